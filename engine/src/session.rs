@@ -1,0 +1,335 @@
+//! One Engine.IO session: its state machine, its bounded outgoing queue and its heartbeat.
+//!
+//! ```text
+//!            handshake (polling)            handshake (websocket)
+//!                   │                                │
+//!                   ▼                                ▼
+//!   ┌──────── Open, polling ── "2probe" ──► Upgrading ── "5" ──► Open, websocket ──┐
+//!   │               ▲                            │                       │         │
+//!   │               └── probe fails / times out ─┘                       │         │
+//!   │ server close, no GET parked                                        │         │
+//!   ▼                                                                    │         │
+//! Closing (polling: "1" waits for the next GET, or a timer) ─────────────┤         │
+//!                                                                        ▼         │
+//!                                      Closed (out of the session table) ◄─────────┘
+//! ```
+//!
+//! Invariants:
+//! - The state lock is never held across an `.await`, a socket write or a call into the handler.
+//! - `Handler::on_close` runs exactly once per session, when it leaves `Open`/`Upgrading`.
+//! - The outgoing queue never holds more than `max_queued_packets` application frames; control frames
+//!   (ping, pong, noop, close) always fit.
+//! - A session has at most one heartbeat timer that counts: timer entries carry the generation they
+//!   were scheduled with and are ignored once it has moved on.
+//! - Exactly one writer drains the queue: the parked polling GET, or the websocket task.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+use oxio_protocol::engine_io::{Message, Packet};
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+
+use crate::engine::Shared;
+use crate::frame::Frame;
+use crate::request::{RequestInfo, TransportKind};
+use crate::socket::{CloseReason, SendError, Socket};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Open,
+    /// A websocket probe is open for this polling session.
+    Upgrading {
+        /// The client sent `2probe`: parked and new GETs are answered at once (with `6` when idle).
+        probed: bool,
+    },
+    /// Closed for the application; a polling close waits here for a GET to carry the `1`.
+    Closing,
+    Closed,
+}
+
+pub(crate) struct State {
+    pub(crate) transport: TransportKind,
+    pub(crate) phase: Phase,
+    pub(crate) queue: VecDeque<Frame>,
+    /// Application frames in `queue` (control frames are not counted against the limit).
+    queued_messages: usize,
+    /// A polling GET is waiting for frames.
+    pub(crate) poll_parked: bool,
+    /// A polling POST is being read.
+    pub(crate) post_in_progress: bool,
+    /// The websocket writer is in the middle of a write (the transport is not writable).
+    pub(crate) writing: bool,
+    /// Set while a ping waits for its pong: the session closes with "ping timeout" at this instant.
+    pong_deadline: Option<Instant>,
+    timer_generation: u64,
+}
+
+/// The engine's record of one session. Shared by the session table, the transports and every
+/// [`Socket`] handle.
+pub(crate) struct Session {
+    pub(crate) id: Arc<str>,
+    pub(crate) request: RequestInfo,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) state: Mutex<State>,
+    /// Wakes the writer (parked GET or websocket task). `notify_one` keeps a permit, so no wake-up
+    /// is lost between checking the queue and waiting.
+    pub(crate) wake: Notify,
+}
+
+/// What the transport should do after handing a packet to the session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Flow {
+    Continue,
+    Closed,
+}
+
+impl Session {
+    pub(crate) fn new(
+        id: Arc<str>,
+        request: RequestInfo,
+        shared: Arc<Shared>,
+        transport: TransportKind,
+    ) -> Arc<Session> {
+        Arc::new(Session {
+            id,
+            request,
+            shared,
+            state: Mutex::new(State {
+                transport,
+                phase: Phase::Open,
+                queue: VecDeque::new(),
+                queued_messages: 0,
+                poll_parked: false,
+                post_in_progress: false,
+                writing: false,
+                pong_deadline: None,
+                timer_generation: 0,
+            }),
+            wake: Notify::new(),
+        })
+    }
+
+    pub(crate) fn socket(self: &Arc<Self>) -> Socket {
+        Socket::from_session(self.clone())
+    }
+
+    /// Queues an application frame. `volatile` frames are dropped (handed back as `Full`) when the
+    /// transport is not writable right now.
+    pub(crate) fn send(&self, frame: Frame, volatile: bool) -> Result<(), SendError> {
+        let mut state = self.state.lock();
+        if !matches!(state.phase, Phase::Open | Phase::Upgrading { .. }) {
+            return Err(SendError::Closed(frame));
+        }
+        if state.queued_messages >= self.shared.config.max_queued_packets
+            || (volatile && !state.writable())
+        {
+            return Err(SendError::Full(frame));
+        }
+        state.queued_messages += 1;
+        state.queue.push_back(frame);
+        let first = state.queue.len() == 1;
+        drop(state);
+        if first {
+            self.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Queues a control frame (not counted against the queue limit).
+    pub(crate) fn send_control(&self, frame: Frame) {
+        let mut state = self.state.lock();
+        state.queue.push_back(frame);
+        drop(state);
+        self.wake.notify_one();
+    }
+
+    /// Takes everything queued, for one batched write.
+    pub(crate) fn drain_into(state: &mut State, out: &mut Vec<Frame>) {
+        out.extend(state.queue.drain(..));
+        state.queued_messages = 0;
+    }
+
+    /// Handles one packet from the client. Called in packet order by the single reader of the
+    /// session (the websocket task, or the one POST in progress).
+    pub(crate) fn receive(self: &Arc<Self>, packet: Packet) -> Flow {
+        match packet {
+            Packet::Message(message) => {
+                self.deliver(message);
+                Flow::Continue
+            }
+            Packet::Pong(_) => {
+                self.on_pong();
+                Flow::Continue
+            }
+            Packet::Close => {
+                self.close(CloseReason::TransportClose);
+                Flow::Closed
+            }
+            // In v4 only the server pings ("invalid heartbeat direction" in Node).
+            Packet::Ping(_) => {
+                self.close(CloseReason::TransportError);
+                Flow::Closed
+            }
+            // Node ignores these outside an upgrade.
+            Packet::Open(_) | Packet::Upgrade | Packet::Noop => Flow::Continue,
+        }
+    }
+
+    fn deliver(self: &Arc<Self>, message: Message) {
+        if self.is_open() {
+            self.shared.handler.on_message(&self.socket(), message);
+        }
+    }
+
+    pub(crate) fn is_open(&self) -> bool {
+        matches!(
+            self.state.lock().phase,
+            Phase::Open | Phase::Upgrading { .. }
+        )
+    }
+
+    /// Starts the heartbeat: the first ping goes out one `ping_interval` from now.
+    pub(crate) fn start_heartbeat(self: &Arc<Self>) {
+        let generation = {
+            let mut state = self.state.lock();
+            state.timer_generation += 1;
+            state.timer_generation
+        };
+        let at = Instant::now() + self.shared.config.ping_interval;
+        self.shared.timers.schedule(at, self, generation);
+    }
+
+    fn on_pong(self: &Arc<Self>) {
+        let generation = {
+            // Any pong, even unsolicited, restarts the interval (as in Node).
+            let mut state = self.state.lock();
+            if !matches!(state.phase, Phase::Open | Phase::Upgrading { .. }) {
+                return;
+            }
+            state.pong_deadline = None;
+            state.timer_generation += 1;
+            state.timer_generation
+        };
+        let at = Instant::now() + self.shared.config.ping_interval;
+        self.shared.timers.schedule(at, self, generation);
+    }
+
+    /// A heartbeat timer scheduled for `scheduled_at` fired: send a ping, or close on a missing pong,
+    /// or finish a lingering close. The pong deadline counts from the scheduled instant, so timer
+    /// latency does not stretch the heartbeat.
+    pub(crate) fn on_timer(self: &Arc<Self>, generation: u64, scheduled_at: Instant) {
+        let mut state = self.state.lock();
+        if state.timer_generation != generation {
+            return;
+        }
+        match state.phase {
+            Phase::Closed => {}
+            Phase::Closing => {
+                state.phase = Phase::Closed;
+                drop(state);
+                self.shared.remove(&self.id);
+            }
+            Phase::Open | Phase::Upgrading { .. } if state.pong_deadline.is_some() => {
+                drop(state);
+                self.close(CloseReason::PingTimeout);
+            }
+            Phase::Open | Phase::Upgrading { .. } => {
+                let deadline = scheduled_at + self.shared.config.ping_timeout;
+                state.pong_deadline = Some(deadline);
+                state.timer_generation += 1;
+                let generation = state.timer_generation;
+                state.queue.push_back(Frame::PING);
+                drop(state);
+                self.wake.notify_one();
+                self.shared.timers.schedule(deadline, self, generation);
+            }
+        }
+    }
+
+    /// Closes the session now if its pong is overdue and the timer has not fired yet, so that a
+    /// request arriving right at the deadline sees the same outcome as one arriving later.
+    /// Returns whether the session is (now) closed.
+    pub(crate) fn close_if_overdue(self: &Arc<Self>) -> bool {
+        let overdue = {
+            let state = self.state.lock();
+            if !matches!(state.phase, Phase::Open | Phase::Upgrading { .. }) {
+                return true;
+            }
+            state
+                .pong_deadline
+                .is_some_and(|deadline| Instant::now() >= deadline)
+        };
+        if overdue {
+            self.close(CloseReason::PingTimeout);
+        }
+        overdue
+    }
+
+    /// Closes the session for `reason`; the transport finishes writing on its own.
+    ///
+    /// What the client gets: after its own close packet, a parked GET is released with `6` (noop);
+    /// otherwise a polling client gets `1` with its next GET (a parked one at once), and a websocket
+    /// client gets what was queued and then a close frame.
+    pub(crate) fn close(self: &Arc<Self>, reason: CloseReason) {
+        let mut state = self.state.lock();
+        if !matches!(state.phase, Phase::Open | Phase::Upgrading { .. }) {
+            return;
+        }
+        state.timer_generation += 1;
+        let lingers = state.transport == TransportKind::Polling && !state.poll_parked;
+        match (state.transport, reason) {
+            (TransportKind::Polling, CloseReason::TransportClose) => {
+                if state.poll_parked {
+                    state.queue.push_back(Frame::NOOP);
+                }
+            }
+            (TransportKind::Polling, _) => state.queue.push_back(Frame::CLOSE),
+            (TransportKind::Websocket, _) => {}
+        }
+        let linger_generation = state.timer_generation;
+        // Only a close the server chose waits for the next GET to carry the `1`; errors and timeouts
+        // drop the session at once (a later GET gets "Session ID unknown"), as in Node.
+        let server_chose = matches!(
+            reason,
+            CloseReason::ForcedClose | CloseReason::ServerShutdown
+        );
+        state.phase = if lingers && server_chose {
+            Phase::Closing
+        } else {
+            Phase::Closed
+        };
+        let closed = state.phase == Phase::Closed;
+        drop(state);
+        self.wake.notify_one();
+        if closed {
+            self.shared.remove(&self.id);
+        } else {
+            let at = Instant::now() + self.shared.config.ping_timeout;
+            self.shared.timers.schedule(at, self, linger_generation);
+        }
+        tracing::debug!(sid = %self.id, reason = reason.as_str(), "session closed");
+        self.shared.handler.on_close(&self.socket(), reason);
+    }
+
+    /// A parked GET drained a lingering close: the session is gone now.
+    pub(crate) fn finish_linger(&self) {
+        let mut state = self.state.lock();
+        if state.phase == Phase::Closing {
+            state.phase = Phase::Closed;
+            drop(state);
+            self.shared.remove(&self.id);
+        }
+    }
+}
+
+impl State {
+    /// Whether a frame sent now goes out without waiting behind others (Node's `transport.writable`).
+    fn writable(&self) -> bool {
+        match self.transport {
+            TransportKind::Polling => self.poll_parked && self.queue.is_empty(),
+            TransportKind::Websocket => !self.writing,
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! What the application sees of a session: the [`Handler`] callbacks and the [`Socket`] handle.
+
+use std::fmt;
+use std::sync::Arc;
+
+use oxio_protocol::engine_io::Message;
+
+use crate::frame::Frame;
+use crate::request::{RequestInfo, TransportKind};
+use crate::session::{Phase, Session};
+
+/// The application side of the engine. Callbacks run on the session's reader (the websocket task
+/// or the polling POST in progress), one at a time per session and in packet order; they should
+/// return quickly and spawn for long work.
+pub trait Handler: Send + Sync + 'static {
+    /// A session opened. The socket can send at once; what it sends goes out with the handshake.
+    fn on_open(&self, socket: &Socket);
+    /// A message arrived.
+    fn on_message(&self, socket: &Socket, message: Message);
+    /// The session closed; called exactly once per opened session.
+    fn on_close(&self, socket: &Socket, reason: CloseReason);
+}
+
+/// Why a session closed, named as Node's engine.io names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CloseReason {
+    /// The client closed the session or its connection.
+    TransportClose,
+    /// The transport failed: a read or write error, an aborted poll, overlapping requests, an
+    /// oversize message.
+    TransportError,
+    /// No pong within `ping_timeout` of a ping.
+    PingTimeout,
+    /// The client sent something that is not an Engine.IO packet.
+    ParseError,
+    /// The server closed the session ([`Socket::close`]).
+    ForcedClose,
+    /// The engine is shutting down.
+    ServerShutdown,
+}
+
+impl CloseReason {
+    /// Node's name for the reason (`"transport close"`, `"ping timeout"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::TransportClose => "transport close",
+            CloseReason::TransportError => "transport error",
+            CloseReason::PingTimeout => "ping timeout",
+            CloseReason::ParseError => "parse error",
+            CloseReason::ForcedClose => "forced close",
+            CloseReason::ServerShutdown => "server shutting down",
+        }
+    }
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A frame that could not be queued, handed back to the caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SendError {
+    /// The session is closed.
+    Closed(Frame),
+    /// The outgoing queue is at `max_queued_packets`, or (for a volatile send) the transport is not
+    /// writable right now.
+    Full(Frame),
+}
+
+impl SendError {
+    /// The frame that was not sent.
+    pub fn into_frame(self) -> Frame {
+        match self {
+            SendError::Closed(frame) | SendError::Full(frame) => frame,
+        }
+    }
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::Closed(_) => f.write_str("the session is closed"),
+            SendError::Full(_) => f.write_str("the outgoing queue is full"),
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+/// A handle to one session. Cheap to clone; equal handles refer to the same session.
+#[derive(Clone)]
+pub struct Socket {
+    session: Arc<Session>,
+}
+
+impl Socket {
+    pub(crate) fn from_session(session: Arc<Session>) -> Socket {
+        Socket { session }
+    }
+
+    /// The session id (`sid`).
+    pub fn id(&self) -> &str {
+        &self.session.id
+    }
+
+    /// The request that opened the session.
+    pub fn request(&self) -> &RequestInfo {
+        &self.session.request
+    }
+
+    /// The current transport.
+    pub fn transport(&self) -> TransportKind {
+        self.session.state.lock().transport
+    }
+
+    /// Whether the session is still open.
+    pub fn is_open(&self) -> bool {
+        self.session.is_open()
+    }
+
+    /// Queues a frame. Frames go out in order, batched with whatever else is queued.
+    pub fn send(&self, frame: Frame) -> Result<(), SendError> {
+        self.session.send(frame, false)
+    }
+
+    /// Queues a frame only if the transport is writable right now (a polling GET is waiting, or the
+    /// websocket is not in the middle of a write); otherwise hands it back, like Node's volatile emits.
+    pub fn send_volatile(&self, frame: Frame) -> Result<(), SendError> {
+        self.session.send(frame, true)
+    }
+
+    /// Closes the session after what is queued has been written ("forced close").
+    pub fn close(&self) {
+        self.session.close(CloseReason::ForcedClose);
+    }
+
+    /// Whether the websocket upgrade of a polling session is under way.
+    pub fn is_upgrading(&self) -> bool {
+        matches!(self.session.state.lock().phase, Phase::Upgrading { .. })
+    }
+}
+
+impl PartialEq for Socket {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.session, &other.session)
+    }
+}
+
+impl Eq for Socket {}
+
+impl fmt::Debug for Socket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Socket").field("id", &self.id()).finish()
+    }
+}
