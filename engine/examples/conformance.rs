@@ -6,19 +6,10 @@
 
 use std::time::Duration;
 
-use oxio_engine::{CloseReason, Cors, Engine, EngineConfig, Frame, Handler, Message, Socket};
+use oxio_engine::{Cors, Engine, EngineConfig};
 
-struct Echo;
-
-impl Handler for Echo {
-    fn on_open(&self, _socket: &Socket) {}
-
-    fn on_message(&self, socket: &Socket, message: Message) {
-        let _ = socket.send(Frame::from(message));
-    }
-
-    fn on_close(&self, _socket: &Socket, _reason: CloseReason) {}
-}
+#[path = "shared/echo.rs"]
+mod echo;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -31,13 +22,5 @@ async fn main() -> std::io::Result<()> {
         .ping_timeout(Duration::from_millis(200))
         .max_payload(1_000_000)
         .cors(Cors::any());
-    let engine = Engine::new(config, Echo);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-    println!("conformance server listening on http://127.0.0.1:3000/engine.io/");
-    let shutdown = engine.clone();
-    tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
-        shutdown.shutdown().await;
-    });
-    engine.serve(listener).await
+    echo::serve_until_ctrl_c(Engine::new(config, echo::Echo), "127.0.0.1:3000").await
 }

@@ -143,7 +143,8 @@ impl EngineConfig {
     }
 
     /// The largest polling POST body and the largest websocket message accepted, in bytes
-    /// (Node's `maxHttpBufferSize`). Default 1 000 000. Larger messages close the session.
+    /// (Node's `maxHttpBufferSize`). Default 1 000 000. A larger websocket message closes the
+    /// session; a larger polling POST is refused with 413 and the session stays open, as in Node.
     pub fn max_payload(mut self, bytes: usize) -> Self {
         self.max_payload = bytes;
         self

@@ -41,6 +41,20 @@ impl Frame {
         Frame(FrameKind::Text(encoded.into()))
     }
 
+    /// A text message written by `write` straight into the frame, after the `4` this adds: for
+    /// encoders that would otherwise build the text and copy it.
+    ///
+    /// # Panics
+    /// If `write` appends bytes that are not UTF-8.
+    pub fn text_with(capacity: usize, write: impl FnOnce(&mut BytesMut)) -> Frame {
+        let mut out = BytesMut::with_capacity(capacity + 1);
+        out.put_u8(b'4');
+        write(&mut out);
+        let text = tungstenite::Utf8Bytes::try_from(out.freeze())
+            .expect("Frame::text_with: the writer must append UTF-8");
+        Frame(FrameKind::Text(text))
+    }
+
     /// A binary message.
     pub fn binary(bytes: Bytes) -> Frame {
         Frame(FrameKind::Binary(bytes))

@@ -23,9 +23,10 @@
 //!   were scheduled with and are ignored once it has moved on.
 //! - Exactly one writer drains the queue: the parked polling GET, or the websocket task.
 
+use std::any::Any;
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use oxio_protocol::engine_io::{Message, Packet};
 use parking_lot::Mutex;
@@ -61,6 +62,9 @@ pub(crate) struct State {
     pub(crate) post_in_progress: bool,
     /// The websocket writer is in the middle of a write (the transport is not writable).
     pub(crate) writing: bool,
+    /// A write pause requested by [`crate::Socket::pause_after_queued`]: the websocket writer writes
+    /// this many frames, then waits this long before writing more.
+    pause_after: Option<(usize, Duration)>,
     /// Set while a ping waits for its pong: the session closes with "ping timeout" at this instant.
     pong_deadline: Option<Instant>,
     timer_generation: u64,
@@ -73,6 +77,9 @@ pub(crate) struct Session {
     pub(crate) request: RequestInfo,
     pub(crate) shared: Arc<Shared>,
     pub(crate) state: Mutex<State>,
+    /// State the application attaches to the session (see [`Socket::set_extension`]); dropped right
+    /// after `on_close`, so state that holds the socket does not keep the session alive.
+    pub(crate) extension: Mutex<Option<Arc<dyn Any + Send + Sync>>>,
     /// Wakes the writer (parked GET or websocket task). `notify_one` keeps a permit, so no wake-up
     /// is lost between checking the queue and waiting.
     pub(crate) wake: Notify,
@@ -105,8 +112,10 @@ impl Session {
                 post_in_progress: false,
                 writing: false,
                 pong_deadline: None,
+                pause_after: None,
                 timer_generation: 0,
             }),
+            extension: Mutex::new(None),
             wake: Notify::new(),
         })
     }
@@ -145,10 +154,32 @@ impl Session {
         self.wake.notify_one();
     }
 
-    /// Takes everything queued, for one batched write.
+    /// Takes everything queued, for one batched write (a polling response ignores write pauses).
     pub(crate) fn drain_into(state: &mut State, out: &mut Vec<Frame>) {
         out.extend(state.queue.drain(..));
         state.queued_messages = 0;
+        state.pause_after = None;
+    }
+
+    /// Takes what the websocket writer may write now: everything, or the frames before a
+    /// requested pause, with the pause.
+    pub(crate) fn drain_for_websocket(state: &mut State, out: &mut Vec<Frame>) -> Option<Duration> {
+        let Some((count, pause)) = state.pause_after.take() else {
+            Session::drain_into(state, out);
+            return None;
+        };
+        let count = count.min(state.queue.len());
+        out.extend(state.queue.drain(..count));
+        // Control frames are not counted; at worst this under-counts until the next full drain.
+        state.queued_messages = state.queued_messages.saturating_sub(count);
+        Some(pause)
+    }
+
+    /// Asks the websocket writer to pause for `pause` once the frames queued now are written.
+    pub(crate) fn pause_after_queued(&self, pause: Duration) {
+        let mut state = self.state.lock();
+        let queued = state.queue.len();
+        state.pause_after = Some((queued, pause));
     }
 
     /// Handles one packet from the client. Called in packet order by the single reader of the
@@ -250,12 +281,15 @@ impl Session {
 
     /// Closes the session now if its pong is overdue and the timer has not fired yet, so that a
     /// request arriving right at the deadline sees the same outcome as one arriving later.
-    /// Returns whether the session is (now) closed.
+    /// Returns whether the session is gone (closed, not lingering).
     pub(crate) fn close_if_overdue(self: &Arc<Self>) -> bool {
         let overdue = {
             let state = self.state.lock();
-            if !matches!(state.phase, Phase::Open | Phase::Upgrading { .. }) {
-                return true;
+            match state.phase {
+                Phase::Closed => return true,
+                // A server close waiting for the next GET to carry the `1`.
+                Phase::Closing => return false,
+                Phase::Open | Phase::Upgrading { .. } => {}
             }
             state
                 .pong_deadline
@@ -311,6 +345,7 @@ impl Session {
         }
         tracing::debug!(sid = %self.id, reason = reason.as_str(), "session closed");
         self.shared.handler.on_close(&self.socket(), reason);
+        self.extension.lock().take();
     }
 
     /// A parked GET drained a lingering close: the session is gone now.

@@ -1,5 +1,6 @@
 //! What the application sees of a session: the [`Handler`] callbacks and the [`Socket`] handle.
 
+use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
@@ -134,6 +135,31 @@ impl Socket {
     /// Closes the session after what is queued has been written ("forced close").
     pub fn close(&self) {
         self.session.close(CloseReason::ForcedClose);
+    }
+
+    /// Over websocket, writes what is queued now in its own write, then waits `pause` before
+    /// writing frames queued later (polling ignores it). Node writes a packet and sends what follows
+    /// only after that write completed; clients that read frames one event-loop turn at a time can
+    /// depend on that separation (the Socket.IO layer asks for it after its CONNECT packet).
+    pub fn pause_after_queued(&self, pause: std::time::Duration) {
+        self.session.pause_after_queued(pause);
+    }
+
+    /// Attaches application state to the session (typically in [`Handler::on_open`]), replacing any
+    /// earlier one. The engine drops it right after [`Handler::on_close`], so it may hold the
+    /// socket without a reference cycle.
+    pub fn set_extension<T: Any + Send + Sync>(&self, value: Arc<T>) {
+        let mut extension = self.session.extension.lock();
+        // After the close nothing would drop it again.
+        if self.session.is_open() {
+            *extension = Some(value);
+        }
+    }
+
+    /// The state attached with [`Socket::set_extension`], if it is a `T`.
+    pub fn extension<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        let extension = self.session.extension.lock().clone()?;
+        extension.downcast().ok()
     }
 
     /// Whether the websocket upgrade of a polling session is under way.

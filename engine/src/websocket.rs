@@ -214,13 +214,22 @@ async fn run(session: Arc<Session>, mut stream: Stream) {
     let shared = session.shared.clone();
     shared.live_websockets.fetch_add(1, Ordering::AcqRel);
     let mut batch = Vec::new();
+    // While set, the writer is pausing (see `Socket::pause_after_queued`) and only reads.
+    let mut resume_at: Option<tokio::time::Instant> = None;
     loop {
+        let mut pause = None;
         let closing = {
             let mut state = session.state.lock();
-            Session::drain_into(&mut state, &mut batch);
+            if resume_at.is_none() {
+                pause = Session::drain_for_websocket(&mut state, &mut batch);
+            }
             state.writing = !batch.is_empty();
             !matches!(state.phase, Phase::Open | Phase::Upgrading { .. })
         };
+        if closing && resume_at.is_some() {
+            // Closing: write everything now.
+            Session::drain_into(&mut session.state.lock(), &mut batch);
+        }
         if !batch.is_empty() {
             let written = write_batch(&mut stream, &mut batch).await;
             session.state.lock().writing = false;
@@ -234,9 +243,16 @@ async fn run(session: Arc<Session>, mut stream: Stream) {
             let _ = stream.close(None).await;
             break;
         }
+        if let Some(pause) = pause {
+            resume_at = Some(tokio::time::Instant::now() + pause);
+        }
+        // Unbiased on purpose: a steady stream of outgoing frames must not starve reads (pongs), nor
+        // a chatty client starve writes.
         tokio::select! {
-            biased;
-            _ = session.wake.notified() => {}
+            _ = session.wake.notified(), if resume_at.is_none() => {}
+            _ = sleep_until_some(resume_at), if resume_at.is_some() => {
+                resume_at = None;
+            }
             incoming = stream.next() => match incoming {
                 Some(Ok(message)) => {
                     handle_message(&session, message);
@@ -255,6 +271,12 @@ async fn run(session: Arc<Session>, mut stream: Stream) {
     }
     shared.live_websockets.fetch_sub(1, Ordering::AcqRel);
     shared.websocket_ended.notify_waiters();
+}
+
+async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    if let Some(deadline) = deadline {
+        tokio::time::sleep_until(deadline).await;
+    }
 }
 
 /// Feeds every frame, then flushes once: one write for the whole batch.
