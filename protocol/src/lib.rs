@@ -6,3 +6,4 @@
 //! they have not checked against a limit.
 
 pub mod engine_io;
+pub mod socket_io;

@@ -1,0 +1,295 @@
+//! Decoding the text part of a packet: [`Packet::decode_text`], [`DecodeLimits`] and [`Decoded`].
+//!
+//! Invariants:
+//! - The header (`<type>[<count>-][<namespace>,][<id>]`) is read in one left-to-right pass over ASCII
+//!   bytes; the namespace and the data are [`Bytes::slice`](bytes::Bytes::slice)s of the input, cut
+//!   next to ASCII bytes, so they stay valid UTF-8 and nothing is copied.
+//! - Nothing is allocated from a number read off the wire before it is checked: the attachment count
+//!   against [`DecodeLimits::max_attachments`], the namespace length against
+//!   [`DecodeLimits::max_namespace_len`] (the `,` is searched for only that far), the ack id against
+//!   [`MAX_ACK_ID`] (digit by digit, with checked arithmetic).
+//! - The JSON data is checked once for syntax and shape (serde_json, which skips values iteratively:
+//!   any nesting depth is accepted without recursion), and once more for placeholders in binary
+//!   packets ([`check_placeholders`]).
+
+use bytes::Bytes;
+use serde::de::{self, Deserializer as _, IgnoredAny, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use super::binary::PartialPacket;
+use super::placeholder::check_placeholders;
+use super::{DecodeError, MAX_ACK_ID, Packet, PacketType, packet::ROOT};
+use crate::engine_io::Utf8Bytes;
+
+/// Event names that Socket.IO reserves; an EVENT naming one of them is rejected, as in Node.
+pub const RESERVED_EVENTS: [&str; 6] = [
+    "connect",
+    "connect_error",
+    "disconnect",
+    "disconnecting",
+    "newListener",
+    "removeListener",
+];
+
+/// Limits checked while decoding, before anything is allocated from the input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecodeLimits {
+    /// Most attachments one binary packet may announce. Default 10, Node's `maxAttachments`.
+    pub max_attachments: usize,
+    /// Longest namespace, in bytes, `/` included. Default 1024 (Node has no limit; only the
+    /// Engine.IO message size bounds it there).
+    pub max_namespace_len: usize,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        DecodeLimits {
+            max_attachments: 10,
+            max_namespace_len: 1024,
+        }
+    }
+}
+
+/// What the text part of a packet decodes to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decoded {
+    /// A whole packet.
+    Complete(Packet),
+    /// A BINARY_EVENT or BINARY_ACK whose attachments (the next binary messages) are still to come.
+    NeedsAttachments(PartialPacket),
+}
+
+impl Packet {
+    /// Decodes the text of one Socket.IO packet (an Engine.IO text message).
+    ///
+    /// Binary packets give [`Decoded::NeedsAttachments`]: feed the following binary messages to
+    /// [`PartialPacket::push_attachment`], or let [`Reassembly`](super::Reassembly) do it.
+    ///
+    /// # Errors
+    /// Any [`DecodeError`] but the last two; see the [module docs](super) for what is accepted.
+    pub fn decode_text(text: Utf8Bytes, limits: &DecodeLimits) -> Result<Decoded, DecodeError> {
+        let bytes = text.as_bytes();
+        let &first = bytes.first().ok_or(DecodeError::Empty)?;
+        let packet_type =
+            PacketType::from_byte(first).ok_or(DecodeError::UnknownPacketType(first))?;
+        let mut pos = 1;
+
+        let mut count = 0;
+        if packet_type.is_binary() {
+            (count, pos) = attachment_count(bytes, pos, limits.max_attachments)?;
+        }
+
+        let mut namespace = ROOT;
+        if bytes.get(pos) == Some(&b'/') {
+            let rest = bytes.get(pos..).unwrap_or_default();
+            let window = rest.get(..=limits.max_namespace_len).unwrap_or(rest);
+            let len = match memchr::memchr(b',', window) {
+                Some(len) => len,
+                None if window.len() < rest.len() => {
+                    return Err(DecodeError::NamespaceTooLong {
+                        max: limits.max_namespace_len,
+                    });
+                }
+                None => rest.len(),
+            };
+            if len > limits.max_namespace_len {
+                return Err(DecodeError::NamespaceTooLong {
+                    max: limits.max_namespace_len,
+                });
+            }
+            namespace = slice(&text, pos, pos + len);
+            // Skip the comma, if the namespace did not run to the end.
+            pos = (pos + len + 1).min(bytes.len());
+        }
+
+        let digits = bytes
+            .get(pos..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        let id = match digits {
+            0 => None,
+            _ => Some(ack_id(bytes.get(pos..pos + digits).unwrap_or_default())?),
+        };
+        pos += digits;
+        if packet_type.is_ack() && id.is_none() {
+            return Err(DecodeError::MissingAckId);
+        }
+
+        let data = (pos < bytes.len()).then(|| slice(&text, pos, bytes.len()));
+        check_data(packet_type, data.as_ref().map(Utf8Bytes::as_bytes))?;
+        if let Some(data) = data.as_ref().filter(|_| count > 0) {
+            check_placeholders(data.as_bytes(), count)?;
+        }
+
+        let packet = Packet {
+            packet_type,
+            namespace,
+            id,
+            data,
+            attachments: Vec::new(),
+        };
+        Ok(match count {
+            0 => Decoded::Complete(packet),
+            _ => Decoded::NeedsAttachments(PartialPacket::new(packet, count)),
+        })
+    }
+}
+
+/// `text[start..end]`, sharing its buffer. The decoder cuts only next to ASCII bytes, so the slice is
+/// UTF-8; a range out of bounds (impossible) gives an empty text rather than a panic.
+fn slice(text: &Utf8Bytes, start: usize, end: usize) -> Utf8Bytes {
+    if start > end || end > text.len() {
+        return Utf8Bytes::default();
+    }
+    Utf8Bytes::from_validated(Bytes::from(text.clone()).slice(start..end))
+}
+
+/// Reads `<digits>-` at `pos`: returns the count and the position after the `-`.
+fn attachment_count(bytes: &[u8], pos: usize, max: usize) -> Result<(usize, usize), DecodeError> {
+    let rest = bytes.get(pos..).unwrap_or_default();
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || rest.get(digits) != Some(&b'-') {
+        return Err(DecodeError::InvalidAttachmentCount);
+    }
+    let mut count: usize = 0;
+    for &d in rest.get(..digits).unwrap_or_default() {
+        count = count
+            .checked_mul(10)
+            .and_then(|c| c.checked_add(usize::from(d - b'0')))
+            .filter(|&c| c <= max)
+            .ok_or(DecodeError::TooManyAttachments { max })?;
+    }
+    if count == 0 {
+        return Err(DecodeError::InvalidAttachmentCount);
+    }
+    Ok((count, pos + digits + 1))
+}
+
+/// Parses a run of ASCII digits (leading zeros allowed) as an ack id of at most [`MAX_ACK_ID`].
+fn ack_id(digits: &[u8]) -> Result<u64, DecodeError> {
+    digits.iter().try_fold(0u64, |id, &d| {
+        id.checked_mul(10)
+            .and_then(|id| id.checked_add(u64::from(d - b'0')))
+            .filter(|&id| id <= MAX_ACK_ID)
+            .ok_or(DecodeError::AckIdTooLarge)
+    })
+}
+
+/// `json` without its leading JSON whitespace.
+pub(crate) fn skip_ws(json: &[u8]) -> &[u8] {
+    let ws = json
+        .iter()
+        .take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .count();
+    json.get(ws..).unwrap_or_default()
+}
+
+/// The first byte of `json` that is not JSON whitespace.
+pub(crate) fn first_token(json: &[u8]) -> Option<u8> {
+    skip_ws(json).first().copied()
+}
+
+/// Checks that `data` is valid JSON of the shape `packet_type` carries (Node's `isPayloadValid`),
+/// and that it is present where the type needs it. Its first byte must open the value: leading
+/// whitespace is refused (Node would have read it as part of an ack id).
+fn check_data(packet_type: PacketType, data: Option<&[u8]>) -> Result<(), DecodeError> {
+    use PacketType as T;
+    let invalid = DecodeError::InvalidPayload(packet_type);
+    let Some(data) = data else {
+        return match packet_type {
+            T::Connect | T::Disconnect => Ok(()),
+            _ => Err(invalid),
+        };
+    };
+    let shape_ok = matches!(
+        (packet_type, data.first()),
+        (T::Connect, Some(&b'{'))
+            | (T::ConnectError, Some(&(b'{' | b'"')))
+            | (
+                T::Ack | T::BinaryAck | T::Event | T::BinaryEvent,
+                Some(&b'[')
+            )
+    );
+    if !shape_ok {
+        // Say "invalid JSON" when it is, "invalid payload" otherwise.
+        return Err(match serde_json::from_slice::<IgnoredAny>(data) {
+            Ok(_) => invalid,
+            Err(_) => DecodeError::InvalidJson,
+        });
+    }
+    if packet_type.is_event() {
+        let mut de = serde_json::Deserializer::from_slice(data);
+        let head = de
+            .deserialize_seq(EventHead)
+            .and_then(|head| de.end().map(|()| head))
+            .map_err(|_| DecodeError::InvalidJson)?;
+        head.map_err(|e| match e {
+            HeadError::Reserved => DecodeError::ReservedEventName,
+            HeadError::Invalid => invalid,
+        })
+    } else {
+        serde_json::from_slice::<IgnoredAny>(data)
+            .map(drop)
+            .map_err(|_| DecodeError::InvalidJson)
+    }
+}
+
+/// Why an event array's first element is not an event name.
+enum HeadError {
+    Invalid,
+    Reserved,
+}
+
+/// Visits an event's array: checks that its first element is a number or a non-reserved string,
+/// and skips the rest (syntax is still checked).
+struct EventHead;
+
+impl<'de> Visitor<'de> for EventHead {
+    type Value = Result<(), HeadError>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an event array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let verdict = match seq.next_element::<&RawValue>()? {
+            None => Err(HeadError::Invalid),
+            Some(name) => match first_token(name.get().as_bytes()) {
+                Some(b'-' | b'0'..=b'9') => Ok(()),
+                Some(b'"') => match unescape(name.get()) {
+                    Some(s) if RESERVED_EVENTS.iter().any(|r| r.as_bytes() == &*s) => {
+                        Err(HeadError::Reserved)
+                    }
+                    Some(_) => Ok(()),
+                    None => Err(HeadError::Invalid),
+                },
+                _ => Err(HeadError::Invalid),
+            },
+        };
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(verdict)
+    }
+}
+
+/// The unescaped bytes of a JSON string literal: borrowed when it has no escapes. A lone surrogate
+/// escape (which JavaScript strings allow) becomes its 3-byte WTF-8 form rather than an error.
+pub(crate) fn unescape(literal: &str) -> Option<std::borrow::Cow<'_, [u8]>> {
+    struct Raw;
+    impl<'de> Visitor<'de> for Raw {
+        type Value = std::borrow::Cow<'de, [u8]>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_borrowed_bytes<E: de::Error>(self, v: &'de [u8]) -> Result<Self::Value, E> {
+            Ok(v.into())
+        }
+        fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
+            Ok(v.to_vec().into())
+        }
+    }
+    serde_json::Deserializer::from_str(literal)
+        .deserialize_bytes(Raw)
+        .ok()
+}

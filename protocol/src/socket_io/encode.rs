@@ -1,0 +1,290 @@
+//! Encoding: [`Packet::encode`] for a whole packet, and `encode_*` functions that write a packet
+//! straight from its parts (the server's hot path: no [`Packet`], no parsing of the arguments).
+//!
+//! Invariants:
+//! - Every function writes one packet's text once, appending to `out` (nothing is cleared), and what
+//!   it writes is valid UTF-8. [`Packet::encode`] writes exactly [`Packet::encoded_len`] bytes.
+//! - Output matches Node's `Encoder` byte for byte (for arguments Node would serialize the same
+//!   way): the namespace is written (followed by `,`) unless it is `/` or empty; the attachment count
+//!   (followed by `-`) only for binary packets; names and messages are JSON-escaped by serde_json,
+//!   which escapes the same characters `JSON.stringify` does.
+//! - Arguments are [`RawJson`], valid JSON by construction, written as they are. Nothing is checked:
+//!   a namespace that does not start with `/` or contains `,`, a reserved event name, or an ack id
+//!   above [`MAX_ACK_ID`](super::MAX_ACK_ID) is written anyway, and will not decode.
+
+use bytes::{BufMut, BytesMut};
+use serde::Serialize;
+
+use super::{Packet, PacketType};
+use crate::engine_io::Utf8Bytes;
+
+/// Raw JSON text, valid by construction: a borrowed `&RawJson` comes from
+/// `serde_json::from_str::<&RawJson>`, an owned `Box<RawJson>` from `serde_json::value::to_raw_value`.
+pub type RawJson = serde_json::value::RawValue;
+
+impl Packet {
+    /// Length in bytes of what [`Packet::encode`] writes.
+    #[must_use]
+    pub fn encoded_len(&self) -> usize {
+        let (_, count) = self.wire_type();
+        header_len(count, &self.namespace, self.id) + self.data.as_ref().map_or(0, Utf8Bytes::len)
+    }
+
+    /// Appends the text of this packet to `out`: `<type>[<count>-][<namespace>,][<id>][<data>]`.
+    /// The attachments themselves are not written: send them as binary messages after the text.
+    ///
+    /// The type comes from [`PacketType::for_attachments`]: an EVENT or ACK with attachments is sent
+    /// as BINARY_EVENT/BINARY_ACK, and a BINARY_EVENT/BINARY_ACK without any as EVENT/ACK. Other types
+    /// cannot carry attachments; theirs are ignored.
+    pub fn encode(&self, out: &mut BytesMut) {
+        out.reserve(self.encoded_len());
+        let (packet_type, count) = self.wire_type();
+        write_header(out, packet_type, count, &self.namespace, self.id);
+        if let Some(data) = &self.data {
+            out.put_slice(data.as_bytes());
+        }
+    }
+
+    /// The text of this packet, as [`Packet::encode`] writes it.
+    #[must_use]
+    pub fn to_text(&self) -> Utf8Bytes {
+        let mut out = BytesMut::with_capacity(self.encoded_len());
+        self.encode(&mut out);
+        Utf8Bytes::from_validated(out.freeze())
+    }
+
+    /// The type to write, and the attachment count to announce.
+    fn wire_type(&self) -> (PacketType, usize) {
+        let count = match self.packet_type {
+            t if t.is_event() || t.is_ack() => self.attachments.len(),
+            _ => 0,
+        };
+        (self.packet_type.for_attachments(count), count)
+    }
+
+    /// An EVENT `["event", args...]`. Add attachments with [`Packet::with_attachments`].
+    #[must_use]
+    pub fn event(namespace: Utf8Bytes, id: Option<u64>, event: &str, args: &[&RawJson]) -> Packet {
+        let mut data = BytesMut::new();
+        write_array(&mut data, Some(event), args);
+        Packet {
+            id,
+            data: Some(Utf8Bytes::from_validated(data.freeze())),
+            ..Packet::new(PacketType::Event, namespace)
+        }
+    }
+
+    /// An ACK `[args...]` answering ack id `id`.
+    #[must_use]
+    pub fn ack(namespace: Utf8Bytes, id: u64, args: &[&RawJson]) -> Packet {
+        let mut data = BytesMut::new();
+        write_array(&mut data, None, args);
+        Packet {
+            id: Some(id),
+            data: Some(Utf8Bytes::from_validated(data.freeze())),
+            ..Packet::new(PacketType::Ack, namespace)
+        }
+    }
+
+    /// A CONNECT, with `data` (the client's auth, or the server's `{"sid":...}`) if given.
+    #[must_use]
+    pub fn connect(namespace: Utf8Bytes, data: Option<&RawJson>) -> Packet {
+        Packet {
+            data: data.map(|d| Utf8Bytes::from(d.get().to_owned())),
+            ..Packet::new(PacketType::Connect, namespace)
+        }
+    }
+
+    /// A CONNECT_ERROR `{"message":...,"data":...}` (no `data` key when `data` is `None`).
+    #[must_use]
+    pub fn connect_error(namespace: Utf8Bytes, message: &str, data: Option<&RawJson>) -> Packet {
+        let mut out = BytesMut::new();
+        write_error_object(&mut out, message, data);
+        Packet {
+            data: Some(Utf8Bytes::from_validated(out.freeze())),
+            ..Packet::new(PacketType::ConnectError, namespace)
+        }
+    }
+
+    /// A DISCONNECT.
+    #[must_use]
+    pub fn disconnect(namespace: Utf8Bytes) -> Packet {
+        Packet::new(PacketType::Disconnect, namespace)
+    }
+}
+
+/// Appends an EVENT: `2[<namespace>,][<id>]["event",args...]`.
+pub fn encode_event(
+    out: &mut BytesMut,
+    namespace: &str,
+    id: Option<u64>,
+    event: &str,
+    args: &[&RawJson],
+) {
+    encode_binary_event(out, namespace, id, event, args, 0);
+}
+
+/// Appends a BINARY_EVENT announcing `attachments` attachments (an EVENT if that is 0), whose `args`
+/// hold the placeholders. Send the attachments as binary messages after it.
+pub fn encode_binary_event(
+    out: &mut BytesMut,
+    namespace: &str,
+    id: Option<u64>,
+    event: &str,
+    args: &[&RawJson],
+    attachments: usize,
+) {
+    out.reserve(header_len(attachments, namespace, id) + array_len_hint(Some(event), args));
+    let packet_type = PacketType::Event.for_attachments(attachments);
+    write_header(out, packet_type, attachments, namespace, id);
+    write_array(out, Some(event), args);
+}
+
+/// Appends an ACK: `3[<namespace>,]<id>[args...]`.
+pub fn encode_ack(out: &mut BytesMut, namespace: &str, id: u64, args: &[&RawJson]) {
+    encode_binary_ack(out, namespace, id, args, 0);
+}
+
+/// Appends a BINARY_ACK announcing `attachments` attachments (an ACK if that is 0).
+pub fn encode_binary_ack(
+    out: &mut BytesMut,
+    namespace: &str,
+    id: u64,
+    args: &[&RawJson],
+    attachments: usize,
+) {
+    out.reserve(header_len(attachments, namespace, Some(id)) + array_len_hint(None, args));
+    let packet_type = PacketType::Ack.for_attachments(attachments);
+    write_header(out, packet_type, attachments, namespace, Some(id));
+    write_array(out, None, args);
+}
+
+/// Appends a CONNECT: `0[<namespace>,][<data>]`; the server's reply carries `{"sid":"..."}`.
+pub fn encode_connect(out: &mut BytesMut, namespace: &str, data: Option<&RawJson>) {
+    let data = data.map_or("", RawJson::get);
+    out.reserve(header_len(0, namespace, None) + data.len());
+    write_header(out, PacketType::Connect, 0, namespace, None);
+    out.put_slice(data.as_bytes());
+}
+
+/// Appends a CONNECT_ERROR: `4[<namespace>,]{"message":"...","data":...}`, without the `data` key
+/// when `data` is `None` (as `JSON.stringify` drops an undefined `data`).
+pub fn encode_connect_error(
+    out: &mut BytesMut,
+    namespace: &str,
+    message: &str,
+    data: Option<&RawJson>,
+) {
+    write_header(out, PacketType::ConnectError, 0, namespace, None);
+    write_error_object(out, message, data);
+}
+
+/// Appends a DISCONNECT: `1[<namespace>,]`.
+pub fn encode_disconnect(out: &mut BytesMut, namespace: &str) {
+    write_header(out, PacketType::Disconnect, 0, namespace, None);
+}
+
+/// Whether the namespace is written: Node leaves out `/` (and an empty one).
+fn names_namespace(namespace: &str) -> bool {
+    !namespace.is_empty() && namespace != "/"
+}
+
+/// Number of decimal digits of `n`.
+fn digits(mut n: u64) -> usize {
+    let mut len = 1;
+    while n >= 10 {
+        n /= 10;
+        len += 1;
+    }
+    len
+}
+
+fn header_len(attachments: usize, namespace: &str, id: Option<u64>) -> usize {
+    let count = match attachments {
+        0 => 0,
+        n => digits(n as u64) + 1,
+    };
+    let namespace = match names_namespace(namespace) {
+        true => namespace.len() + 1,
+        false => 0,
+    };
+    1 + count + namespace + id.map_or(0, digits)
+}
+
+fn write_header(
+    out: &mut BytesMut,
+    packet_type: PacketType,
+    attachments: usize,
+    namespace: &str,
+    id: Option<u64>,
+) {
+    out.put_u8(packet_type.as_byte());
+    if attachments > 0 && packet_type.is_binary() {
+        write_u64(out, attachments as u64);
+        out.put_u8(b'-');
+    }
+    if names_namespace(namespace) {
+        out.put_slice(namespace.as_bytes());
+        out.put_u8(b',');
+    }
+    if let Some(id) = id {
+        write_u64(out, id);
+    }
+}
+
+fn write_u64(out: &mut BytesMut, n: u64) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.put_slice(&buf[at..]);
+}
+
+/// Writes `s` as a JSON string literal.
+fn write_json_str(out: &mut BytesMut, s: &str) {
+    let mut ser = serde_json::Serializer::new(out.writer());
+    // Writing to a `BytesMut` cannot fail, and serializing a `str` has no other error.
+    let _ = s.serialize(&mut ser);
+}
+
+/// A lower bound of what [`write_array`] writes (escaping may add to the name).
+fn array_len_hint(name: Option<&str>, args: &[&RawJson]) -> usize {
+    let name = name.map_or(0, |n| n.len() + 3);
+    2 + name + args.iter().map(|a| a.get().len() + 1).sum::<usize>()
+}
+
+/// Writes `["name",args...]`, or `[args...]` without a name.
+fn write_array(out: &mut BytesMut, name: Option<&str>, args: &[&RawJson]) {
+    out.put_u8(b'[');
+    let mut first = true;
+    if let Some(name) = name {
+        write_json_str(out, name);
+        first = false;
+    }
+    for arg in args {
+        if !first {
+            out.put_u8(b',');
+        }
+        first = false;
+        out.put_slice(arg.get().as_bytes());
+    }
+    out.put_u8(b']');
+}
+
+/// Writes `{"message":"...","data":...}`.
+fn write_error_object(out: &mut BytesMut, message: &str, data: Option<&RawJson>) {
+    out.put_slice(b"{\"message\":");
+    write_json_str(out, message);
+    if let Some(data) = data {
+        out.put_slice(b",\"data\":");
+        out.put_slice(data.get().as_bytes());
+    }
+    out.put_u8(b'}');
+}

@@ -1,0 +1,99 @@
+//! Reading event names and arguments out of the data.
+
+use std::borrow::Cow;
+
+use super::complete;
+use crate::engine_io::Utf8Bytes;
+use crate::socket_io::{DecodeError as E, Packet, PacketType as T};
+
+/// A packet built by hand, whose data the decoder never checked.
+fn unchecked(packet_type: T, data: Option<&'static str>) -> Packet {
+    Packet {
+        data: data.map(Utf8Bytes::from_static),
+        ..Packet::new(packet_type, Utf8Bytes::from_static("/"))
+    }
+}
+
+#[test]
+fn event_names() {
+    let name = |text| complete(text).event_name().map(Cow::into_owned);
+    assert_eq!(name(r#"2["hello",1]"#).as_deref(), Some("hello"));
+    assert_eq!(name(r#"2/a,1["héllo"]"#).as_deref(), Some("héllo"));
+    assert_eq!(name(r#"2["a\"b\u00e9\n"]"#).as_deref(), Some("a\"bé\n"));
+    assert_eq!(name(r#"2["\ud83d\ude00"]"#).as_deref(), Some("😀"));
+    assert_eq!(name(r#"2["\ud800x"]"#).as_deref(), Some("\u{fffd}x"));
+    assert_eq!(name(r#"2[""]"#).as_deref(), Some(""));
+    assert_eq!(name("2[1]").as_deref(), Some("1"));
+    assert_eq!(name("2[-1.5e3,2]").as_deref(), Some("-1.5e3"));
+    assert_eq!(name(r#"31["a"]"#), None);
+    assert_eq!(name(r#"0{"a":1}"#), None);
+    assert!(matches!(
+        complete(r#"2["plain"]"#).event_name(),
+        Some(Cow::Borrowed("plain"))
+    ));
+    assert!(matches!(
+        complete(r#"2["\u0061"]"#).event_name(),
+        Some(Cow::Owned(s)) if s == "a"
+    ));
+}
+
+#[test]
+fn event_name_of_unchecked_data() {
+    for data in [
+        None,
+        Some(""),
+        Some("["),
+        Some("[]"),
+        Some("{}"),
+        Some("[null]"),
+        Some("[{}]"),
+        Some(r#"["a"#),
+        Some("[1x]"),
+    ] {
+        assert_eq!(unchecked(T::Event, data).event_name(), None, "{data:?}");
+    }
+    let spaced = unchecked(T::BinaryEvent, Some(" [ \"a\" , 1 ] "));
+    assert_eq!(spaced.event_name().as_deref(), Some("a"));
+}
+
+#[test]
+fn args_are_slices_of_the_data() {
+    let packet = complete(r#"2/admin,12["hello",1,"2",{"a":3}, [4, 5] ,null]"#);
+    let args = packet.args().unwrap();
+    assert_eq!(args, ["1", r#""2""#, r#"{"a":3}"#, "[4, 5]", "null"]);
+    let data = packet.data.as_ref().unwrap().as_bytes().as_ptr_range();
+    for arg in &args {
+        assert!(data.contains(&arg.as_bytes().as_ptr()), "{arg} was copied");
+    }
+    assert_eq!(complete(r#"2["only"]"#).args(), Ok(vec![]));
+    assert_eq!(complete(r#"31["ok",2]"#).args().unwrap(), [r#""ok""#, "2"]);
+    assert_eq!(complete("31[]").args(), Ok(vec![]));
+}
+
+#[test]
+fn args_errors() {
+    for text in ["0", r#"0{"a":1}"#, "1", r#"4"x""#] {
+        let packet = complete(text);
+        assert_eq!(packet.args(), Err(E::InvalidPayload(packet.packet_type)));
+    }
+    assert_eq!(
+        unchecked(T::Event, None).args(),
+        Err(E::InvalidPayload(T::Event))
+    );
+    assert_eq!(
+        unchecked(T::Event, Some("[]")).args(),
+        Err(E::InvalidPayload(T::Event))
+    );
+    assert_eq!(
+        unchecked(T::Ack, Some("{}")).args(),
+        Err(E::InvalidPayload(T::Ack))
+    );
+    for bad in ["[", "[1,]", "[1] x", "[1][2]"] {
+        let leaked: &'static str = Box::leak(bad.to_owned().into_boxed_str());
+        assert_eq!(unchecked(T::Ack, Some(leaked)).args(), Err(E::InvalidJson));
+    }
+    assert_eq!(
+        unchecked(T::BinaryAck, Some(" [1] ")).args().unwrap(),
+        ["1"]
+    );
+}

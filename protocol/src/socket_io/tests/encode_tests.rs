@@ -1,0 +1,141 @@
+//! Encoding: lengths, type selection from attachments, and decode → encode round trips.
+
+use bytes::{Bytes, BytesMut};
+
+use super::{complete, decode, raw, written};
+use crate::engine_io::Utf8Bytes;
+use crate::socket_io::{
+    Decoded, MAX_ACK_ID, Packet, PacketType as T, encode_binary_ack, encode_binary_event,
+    encode_event,
+};
+
+#[test]
+fn decoded_text_reencodes_to_itself() {
+    for text in [
+        "0",
+        "0/admin,",
+        r#"0/a,{"x":[1,{"y":null}]}"#,
+        "0123",
+        "0/a,5",
+        "1",
+        "1/a,",
+        r#"2["a"]"#,
+        r#"2["a"] "#,
+        r#"2/a,0["a",1.5e-3,true,false,null,"x"]"#,
+        "3/a,9007199254740991[]",
+        r#"4"x""#,
+        r#"4/a,{"message":"m"}"#,
+        r#"2/é,["é"]"#,
+    ] {
+        let packet = complete(text);
+        assert_eq!(packet.to_text(), text);
+        assert_eq!(packet.encoded_len(), text.len(), "{text}");
+    }
+}
+
+#[test]
+fn reencoding_normalizes_the_header() {
+    for (text, normal) in [
+        (r#"2007["a"]"#, r#"27["a"]"#),
+        (r#"2/,["a"]"#, r#"2["a"]"#),
+        ("0/admin", "0/admin,"),
+    ] {
+        assert_eq!(complete(text).to_text(), normal);
+    }
+}
+
+#[test]
+fn encode_appends_exactly_encoded_len_bytes() {
+    let mut packet = Packet {
+        id: Some(u64::MAX),
+        data: Some(r#"["e",1]"#.into()),
+        ..Packet::new(T::Event, "/nsp".into())
+    };
+    for attachments in [0, 1, 9, 10, 11, 123] {
+        packet.attachments = vec![Bytes::new(); attachments];
+        let mut out = BytesMut::from(&b"prefix"[..]);
+        packet.encode(&mut out);
+        assert_eq!(out.len(), 6 + packet.encoded_len());
+        assert!(out.starts_with(b"prefix"));
+        let expected = match attachments {
+            0 => r#"2/nsp,18446744073709551615["e",1]"#.to_owned(),
+            n => format!(r#"5{n}-/nsp,18446744073709551615["e",1]"#),
+        };
+        assert_eq!(&out[6..], expected.as_bytes());
+    }
+}
+
+#[test]
+fn the_type_follows_the_attachments() {
+    let ns = Utf8Bytes::from_static("/");
+    let event = Packet::event(ns.clone(), None, "e", &[]);
+    assert_eq!(event.to_text(), r#"2["e"]"#);
+    let binary = Packet {
+        packet_type: T::BinaryEvent,
+        ..event.clone()
+    };
+    assert_eq!(binary.to_text(), r#"2["e"]"#);
+    assert_eq!(binary.clone().normalized(), event);
+    let with = event.clone().with_attachments(vec![Bytes::new()]);
+    assert_eq!(with.packet_type, T::BinaryEvent);
+    assert_eq!(with.to_text(), r#"51-["e"]"#);
+    assert_eq!(with.with_attachments(vec![]).packet_type, T::Event);
+
+    let ack = Packet::ack(ns.clone(), 3, &[]).with_attachments(vec![Bytes::new(); 2]);
+    assert_eq!(ack.to_text(), "62-3[]");
+    // Other types cannot carry attachments: they are not announced.
+    let connect = Packet {
+        attachments: vec![Bytes::new()],
+        ..Packet::connect(ns, None)
+    };
+    assert_eq!(connect.to_text(), "0");
+    assert_eq!(connect.encoded_len(), 1);
+    assert!(connect.normalized().attachments.is_empty());
+}
+
+#[test]
+fn hot_path_encoders() {
+    assert_eq!(
+        written(|o| encode_event(o, "", Some(0), "e", &[raw("[1, 2]")])),
+        r#"20["e",[1, 2]]"#
+    );
+    assert_eq!(
+        written(|o| encode_binary_event(o, "/a", None, "e", &[], 0)),
+        r#"2/a,["e"]"#
+    );
+    assert_eq!(
+        written(|o| encode_binary_ack(o, "/a", 1, &[raw("null")], 0)),
+        "3/a,1[null]"
+    );
+    // Appends, without clearing.
+    let mut out = BytesMut::from(&b"x"[..]);
+    encode_event(&mut out, "/", None, "e", &[]);
+    encode_event(&mut out, "/", None, "f", &[]);
+    assert_eq!(&out[..], br#"x2["e"]2["f"]"#);
+}
+
+#[test]
+fn constructed_packets_decode_back() {
+    let ns = Utf8Bytes::from_static("/chat");
+    let arg = raw(r#"{"k":"v"}"#);
+    for packet in [
+        Packet::event(ns.clone(), Some(MAX_ACK_ID), "msg", &[arg, arg]),
+        Packet::ack(ns.clone(), 0, &[arg]),
+        Packet::connect(ns.clone(), Some(arg)),
+        Packet::connect(ns.clone(), None),
+        Packet::connect_error(ns.clone(), "no \"way\"", Some(arg)),
+        Packet::connect_error(ns.clone(), "", None),
+        Packet::disconnect(ns.clone()),
+    ] {
+        assert_eq!(complete(&packet.to_text()), packet);
+    }
+    let binary = Packet::event(ns, None, "up", &[raw(r#"{"_placeholder":true,"num":0}"#)])
+        .with_attachments(vec![Bytes::from_static(b"data")]);
+    let Ok(Decoded::NeedsAttachments(mut partial)) = decode(&binary.to_text()) else {
+        panic!("not binary");
+    };
+    assert_eq!(
+        partial.push_attachment(Bytes::from_static(b"data")),
+        Some(binary)
+    );
+}
