@@ -1,0 +1,252 @@
+//! Broadcast operators: `to`, `in`, `except`, `volatile`, `local`, `compress`, `timeout`, and what
+//! they apply to (emit, emit with ack, fetch/join/leave/disconnect the selected sockets).
+//!
+//! A broadcast encodes its packet once and hands every recipient refcount clones of the same
+//! frames. A socket in several target rooms gets the packet once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use oxio_cluster::Room;
+use smallvec::SmallVec;
+
+use crate::ack::{AckCollector, AckWaiter};
+use crate::encode;
+use crate::error::{AckError, EmitError};
+use crate::namespace::NamespaceInner;
+use crate::payload::{Args, Payload};
+use crate::socket::Socket;
+
+/// The answers to a broadcast with ack that timed out before every recipient answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BroadcastAckTimeout {
+    /// The answers that arrived.
+    pub responses: Vec<Payload>,
+    /// How many recipients did not answer.
+    pub missing: usize,
+}
+
+impl std::fmt::Display for BroadcastAckTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Node's message; the count helps when reading logs.
+        write!(f, "operation has timed out ({} missing)", self.missing)
+    }
+}
+
+impl std::error::Error for BroadcastAckTimeout {}
+
+/// Selects sockets of a namespace and says what to do with them.
+#[derive(Clone)]
+#[must_use]
+pub struct BroadcastOperator {
+    namespace: Arc<NamespaceInner>,
+    rooms: SmallVec<[Room; 2]>,
+    except: SmallVec<[Room; 2]>,
+    volatile: bool,
+    local: bool,
+    compress: bool,
+    timeout: Option<Duration>,
+}
+
+impl BroadcastOperator {
+    pub(crate) fn new(namespace: Arc<NamespaceInner>) -> BroadcastOperator {
+        BroadcastOperator {
+            namespace,
+            rooms: SmallVec::new(),
+            except: SmallVec::new(),
+            volatile: false,
+            local: false,
+            compress: true,
+            timeout: None,
+        }
+    }
+
+    /// Adds a target room (several rooms: their union, each socket once).
+    pub fn to(mut self, room: impl Into<Room>) -> Self {
+        let room = room.into();
+        if !self.rooms.contains(&room) {
+            self.rooms.push(room);
+        }
+        self
+    }
+
+    /// Same as [`BroadcastOperator::to`] (Node's `in`).
+    pub fn within(self, room: impl Into<Room>) -> Self {
+        self.to(room)
+    }
+
+    /// Excludes the sockets in `room`.
+    pub fn except(mut self, room: impl Into<Room>) -> Self {
+        let room = room.into();
+        if !self.except.contains(&room) {
+            self.except.push(room);
+        }
+        self
+    }
+
+    /// Drops the packet for sockets whose transport is not writable right now.
+    pub fn volatile(mut self) -> Self {
+        self.volatile = true;
+        self
+    }
+
+    /// Only sockets of this process (meaningful once a cluster adapter is in use).
+    pub fn local(mut self) -> Self {
+        self.local = true;
+        self
+    }
+
+    /// Accepted for compatibility: oxio does not compress (perMessageDeflate is off).
+    pub fn compress(mut self, compress: bool) -> Self {
+        self.compress = compress;
+        self
+    }
+
+    /// The timeout of [`BroadcastOperator::emit_with_ack`]. Default 5 s when unset.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Emits `event` with one argument to the selected sockets.
+    pub fn emit<T: serde::Serialize + ?Sized>(
+        &self,
+        event: &str,
+        value: &T,
+    ) -> Result<(), EmitError> {
+        self.emit_args(event, Args::one(value))
+    }
+
+    /// Emits `event` with these arguments to the selected sockets.
+    pub fn emit_args(&self, event: &str, args: Args) -> Result<(), EmitError> {
+        check_event(event)?;
+        let volatile = self.volatile;
+        let packet = match self.namespace.recovery().filter(|_| !volatile) {
+            // Recovery: the offset goes last in the arguments, and the packet is kept for
+            // clients that come back.
+            Some(store) => {
+                let offset = store.next_offset();
+                let packet = encode::event(self.namespace.name(), None, event, &args.arg(&offset))?;
+                store.store(offset, &self.rooms, &self.except, &packet);
+                packet
+            }
+            None => encode::event(self.namespace.name(), None, event, &args)?,
+        };
+        self.namespace
+            .for_each_recipient(&self.rooms, &self.except, &mut |socket| {
+                socket.deliver(&packet, volatile)
+            });
+        Ok(())
+    }
+
+    /// Emits `event` and collects every recipient's ack until all answered or the timeout (5 s
+    /// unless [`BroadcastOperator::timeout`] set one) expired.
+    pub async fn emit_with_ack(
+        &self,
+        event: &str,
+        args: Args,
+    ) -> Result<Vec<Payload>, BroadcastAckError> {
+        check_event(event).map_err(BroadcastAckError::Emit)?;
+        let id = self.namespace.next_ack_id();
+        let packet = encode::event(self.namespace.name(), Some(id), event, &args)
+            .map_err(BroadcastAckError::Emit)?;
+        let collector = Arc::new(AckCollector::default());
+        let mut recipients = Vec::new();
+        self.namespace
+            .for_each_recipient(&self.rooms, &self.except, &mut |socket| {
+                recipients.push(socket.clone())
+            });
+        for socket in &recipients {
+            collector.expect_one();
+            socket.register_ack(id, AckWaiter::Broadcast(collector.clone()));
+            socket.deliver(&packet, self.volatile);
+        }
+        collector.seal();
+        let timeout = self.timeout.unwrap_or(Duration::from_secs(5));
+        let outcome = tokio::time::timeout(timeout, collector.wait()).await;
+        if let Ok((responses, 0)) = outcome {
+            return Ok(responses);
+        }
+        for socket in &recipients {
+            socket.forget_ack(id);
+        }
+        // Timed out, or some recipients disconnected before answering.
+        let (responses, missing) = match outcome {
+            Ok(settled) => settled,
+            Err(_) => collector.take(),
+        };
+        Err(BroadcastAckError::Timeout(BroadcastAckTimeout {
+            responses,
+            missing,
+        }))
+    }
+
+    /// The selected sockets (Node's `fetchSockets`, local part).
+    pub fn fetch_sockets(&self) -> Vec<Socket> {
+        let mut sockets = Vec::new();
+        self.namespace
+            .for_each_recipient(&self.rooms, &self.except, &mut |socket| {
+                sockets.push(socket.clone())
+            });
+        sockets
+    }
+
+    /// Makes the selected sockets join `rooms` (Node's `socketsJoin`).
+    pub fn sockets_join<R: Into<Room> + Clone>(&self, rooms: impl IntoIterator<Item = R>) {
+        let rooms: Vec<Room> = rooms.into_iter().map(Into::into).collect();
+        for socket in self.fetch_sockets() {
+            socket.join(rooms.iter().cloned());
+        }
+    }
+
+    /// Makes the selected sockets leave `room` (Node's `socketsLeave`).
+    pub fn sockets_leave(&self, room: &str) {
+        for socket in self.fetch_sockets() {
+            socket.leave(room);
+        }
+    }
+
+    /// Disconnects the selected sockets (Node's `disconnectSockets`); with `close`, their whole
+    /// connections.
+    pub fn disconnect_sockets(&self, close: bool) {
+        for socket in self.fetch_sockets() {
+            socket.disconnect(close);
+        }
+    }
+}
+
+/// Why a broadcast with ack did not collect every answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BroadcastAckError {
+    /// Some recipients did not answer in time.
+    Timeout(BroadcastAckTimeout),
+    /// The emit failed.
+    Emit(EmitError),
+}
+
+impl std::fmt::Display for BroadcastAckError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BroadcastAckError::Timeout(timeout) => timeout.fmt(f),
+            BroadcastAckError::Emit(error) => error.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for BroadcastAckError {}
+
+impl From<BroadcastAckError> for AckError {
+    fn from(error: BroadcastAckError) -> AckError {
+        match error {
+            BroadcastAckError::Timeout(_) => AckError::Timeout,
+            BroadcastAckError::Emit(error) => AckError::Emit(error),
+        }
+    }
+}
+
+fn check_event(event: &str) -> Result<(), EmitError> {
+    if oxio_protocol::socket_io::RESERVED_EVENTS.contains(&event) {
+        return Err(EmitError::ReservedEvent(event.to_owned()));
+    }
+    Ok(())
+}

@@ -1,0 +1,306 @@
+//! One Engine.IO connection as the Socket.IO layer sees it: the sockets it has on each namespace,
+//! the reassembly of binary packets, the connect flow and the connect timeout.
+//!
+//! Invariants:
+//! - Packets of one connection are handled in order, on the engine's reader (no task per packet;
+//!   only connects that run async middlewares spawn one).
+//! - A malformed packet closes this connection alone, with "parse error".
+//! - A full outgoing queue (a client too slow to read) closes the connection with
+//!   "transport error" instead of growing memory.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+
+use base64::Engine as _;
+use oxio_cluster::Room;
+use oxio_engine::{CloseReason, Message, SendError};
+use oxio_protocol::socket_io::{self, DecodeError, Packet, PacketType, RawJson, Reassembly};
+use parking_lot::Mutex;
+use rand::RngCore;
+
+use crate::encode::{self, EncodedPacket};
+use crate::error::{ConnectError, EmitError};
+use crate::handshake::Handshake;
+use crate::io::IoInner;
+use crate::namespace::NamespaceInner;
+use crate::reason::DisconnectReason;
+use crate::socket::{Socket, SocketIdentity};
+
+pub(crate) struct Client {
+    conn: oxio_engine::Socket,
+    io: Arc<IoInner>,
+    sockets: Mutex<HashMap<Room, Socket>>,
+    reassembly: Mutex<Reassembly>,
+    /// A reason decided here (parse error, slow client, ...) that overrides the engine's.
+    close_reason: Mutex<Option<DisconnectReason>>,
+    connected_once: AtomicBool,
+}
+
+/// How long the websocket writer waits after writing a CONNECT packet before what follows.
+const CONNECT_WRITE_PAUSE: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// A new socket id: 15 random bytes as 20 URL-safe characters.
+fn new_socket_id() -> Room {
+    let mut bytes = [0u8; 15];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(bytes)
+        .into()
+}
+
+impl Client {
+    pub(crate) fn new(conn: oxio_engine::Socket, io: Arc<IoInner>) -> Arc<Client> {
+        let limits = io.decode_limits();
+        let timeout = io.connect_timeout();
+        let client = Arc::new(Client {
+            conn,
+            io,
+            sockets: Mutex::default(),
+            reassembly: Mutex::new(Reassembly::new(limits)),
+            close_reason: Mutex::default(),
+            connected_once: AtomicBool::new(false),
+        });
+        let weak = Arc::downgrade(&client);
+        tokio::spawn(close_unless_connected(weak, timeout));
+        client
+    }
+
+    pub(crate) fn on_message(self: &Arc<Self>, message: Message) {
+        let decoded = match message {
+            Message::Text(text) => self.reassembly.lock().push_text(text),
+            Message::Binary(bytes) => self.reassembly.lock().push_binary(bytes),
+        };
+        let handled = match decoded {
+            Ok(Some(packet)) => self.on_packet(packet),
+            Ok(None) => Ok(()),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = handled {
+            tracing::debug!(sid = self.conn.id(), %error, "malformed socket.io packet");
+            self.close(DisconnectReason::ParseError);
+        }
+    }
+
+    fn on_packet(self: &Arc<Self>, packet: Packet) -> Result<(), DecodeError> {
+        if packet.packet_type == PacketType::Connect {
+            self.connect(packet);
+            return Ok(());
+        }
+        let socket = self.sockets.lock().get(packet.namespace.as_str()).cloned();
+        let Some(socket) = socket else {
+            // Not connected to that namespace: Node ignores the packet.
+            return Ok(());
+        };
+        match packet.packet_type {
+            PacketType::Event | PacketType::BinaryEvent => socket.on_event(packet),
+            PacketType::Ack | PacketType::BinaryAck => socket.on_ack(packet),
+            PacketType::Disconnect => {
+                self.forget(socket.namespace_name());
+                socket.close(DisconnectReason::ClientNamespaceDisconnect);
+                Ok(())
+            }
+            PacketType::Connect | PacketType::ConnectError => Ok(()),
+        }
+    }
+
+    fn connect(self: &Arc<Self>, packet: Packet) {
+        let name = packet.namespace.as_str();
+        if self.sockets.lock().contains_key(name) {
+            return;
+        }
+        let Some(namespace) = self.io.namespace_for(name) else {
+            let error = ConnectError::new("Invalid namespace");
+            let _ = self.send(&connect_error(name, &error));
+            return;
+        };
+        let auth = packet
+            .data
+            .as_ref()
+            .and_then(|data| serde_json::from_str(data.as_str()).ok())
+            .unwrap_or_else(|| serde_json::json!({}));
+        let restored = namespace.recovery().and_then(|store| {
+            let pid = auth.get("pid")?.as_str()?;
+            let offset = auth.get("offset")?.as_str()?;
+            store
+                .restore(pid, offset)
+                .map(|restored| (pid.to_owned(), restored))
+        });
+        let (identity, rooms, missed) = match restored {
+            Some((pid, restored)) => (
+                SocketIdentity {
+                    id: restored.sid,
+                    pid: Some(pid.into()),
+                    recovered: true,
+                },
+                restored.rooms,
+                restored.missed,
+            ),
+            None => (
+                SocketIdentity {
+                    id: new_socket_id(),
+                    pid: namespace.recovery().map(|_| new_socket_id()),
+                    recovered: false,
+                },
+                Vec::new(),
+                Vec::new(),
+            ),
+        };
+        let skip_middlewares = identity.recovered
+            && namespace
+                .recovery()
+                .is_some_and(|store| store.config().skip_middlewares);
+        let handshake = Handshake::new(self.conn.request(), auth);
+        let socket = Socket::new(identity, namespace.clone(), self.clone(), handshake);
+        let restored = Restoration { rooms, missed };
+        if namespace.has_middlewares() && !skip_middlewares {
+            let client = self.clone();
+            tokio::spawn(async move {
+                match namespace.run_middlewares(&socket).await {
+                    Ok(()) => client.finish_connect(&namespace, socket, restored),
+                    Err(error) => {
+                        let _ = client.send(&connect_error(namespace.name(), &error));
+                    }
+                }
+            });
+        } else {
+            self.finish_connect(&namespace, socket, restored);
+        }
+    }
+
+    fn finish_connect(
+        &self,
+        namespace: &Arc<NamespaceInner>,
+        socket: Socket,
+        restored: Restoration,
+    ) {
+        if !self.conn.is_open() {
+            return;
+        }
+        self.connected_once.store(true, Ordering::Release);
+        self.sockets
+            .lock()
+            .insert(namespace.name().into(), socket.clone());
+        socket.mark_connected();
+        namespace.add(&socket);
+        socket.join(restored.rooms);
+        let sid = match socket.pid() {
+            Some(pid) => serde_json::json!({ "sid": socket.id(), "pid": pid.as_ref() }),
+            None => serde_json::json!({ "sid": socket.id() }),
+        }
+        .to_string();
+        let connect = encode::control(|out| {
+            let sid = serde_json::from_str::<&RawJson>(&sid).expect("serde_json wrote it");
+            socket_io::encode_connect(out, namespace.name(), Some(sid));
+        });
+        if self.send(&connect).is_ok() {
+            // Node writes CONNECT on its own and what the handler emits a write later; clients that
+            // handle one read per event-loop turn (the official test suite's) depend on it.
+            self.conn.pause_after_queued(CONNECT_WRITE_PAUSE);
+            for packet in &restored.missed {
+                let _ = self.send(packet);
+            }
+            namespace.call_connection_handler(socket);
+        }
+    }
+
+    /// Forgets the socket of a namespace (it disconnected on its own).
+    pub(crate) fn forget(&self, namespace: &str) {
+        self.sockets.lock().remove(namespace);
+    }
+
+    /// Queues a packet; a full queue closes the connection as too slow.
+    pub(crate) fn send(&self, packet: &EncodedPacket) -> Result<(), EmitError> {
+        for frame in &packet.frames {
+            match self.conn.send(frame.clone()) {
+                Ok(()) => {}
+                Err(SendError::Closed(_)) => return Err(EmitError::Disconnected),
+                Err(SendError::Full(_)) => {
+                    tracing::debug!(sid = self.conn.id(), "client too slow: closing");
+                    self.close(DisconnectReason::TransportError);
+                    return Err(EmitError::SlowClient);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues a broadcast packet. A full queue closes the connection from a task of its own: the
+    /// caller holds the adapter's locks, which closing (leaving every room) needs.
+    pub(crate) fn send_from_broadcast(self: &Arc<Self>, packet: &EncodedPacket) {
+        for frame in &packet.frames {
+            match self.conn.send(frame.clone()) {
+                Ok(()) => {}
+                Err(SendError::Closed(_)) => return,
+                Err(SendError::Full(_)) => {
+                    let client = self.clone();
+                    tokio::spawn(async move { client.close(DisconnectReason::TransportError) });
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Queues a packet only if the transport is writable now (its attachments then follow).
+    pub(crate) fn send_volatile(&self, packet: &EncodedPacket) {
+        let Some((first, rest)) = packet.frames.split_first() else {
+            return;
+        };
+        if self.conn.send_volatile(first.clone()).is_ok() {
+            for frame in rest {
+                let _ = self.conn.send(frame.clone());
+            }
+        }
+    }
+
+    /// Disconnects every socket of the connection ("server namespace disconnect"), then closes it.
+    pub(crate) fn disconnect_all(&self) {
+        let sockets: Vec<Socket> = self.sockets.lock().values().cloned().collect();
+        for socket in sockets {
+            socket.disconnect(false);
+        }
+        self.close(DisconnectReason::ForcedClose);
+    }
+
+    /// Closes the connection for `reason` (the engine then calls [`Client::on_close`]).
+    fn close(&self, reason: DisconnectReason) {
+        self.close_reason.lock().get_or_insert(reason);
+        self.conn.close();
+    }
+
+    /// The connection closed: every socket disconnects.
+    pub(crate) fn on_close(&self, reason: CloseReason) {
+        let reason = self.close_reason.lock().unwrap_or(reason.into());
+        let sockets: Vec<Socket> = self.sockets.lock().drain().map(|(_, s)| s).collect();
+        for socket in sockets {
+            socket.close(reason);
+        }
+        self.reassembly.lock().reset();
+    }
+}
+
+/// What a recovered socket gets back: its rooms and the broadcasts it missed.
+struct Restoration {
+    rooms: Vec<Room>,
+    missed: Vec<EncodedPacket>,
+}
+
+fn connect_error(namespace: &str, error: &ConnectError) -> EncodedPacket {
+    let data = error.data.as_ref().map(|data| data.to_string());
+    encode::control(|out| {
+        let data = data
+            .as_deref()
+            .map(|d| serde_json::from_str::<&RawJson>(d).expect("serde_json wrote it"));
+        socket_io::encode_connect_error(out, namespace, &error.message, data);
+    })
+}
+
+/// Node's `connectTimeout`: a connection that joins no namespace in time is closed.
+async fn close_unless_connected(client: Weak<Client>, timeout: std::time::Duration) {
+    tokio::time::sleep(timeout).await;
+    if let Some(client) = client.upgrade() {
+        if !client.connected_once.load(Ordering::Acquire) {
+            client.conn.close();
+        }
+    }
+}

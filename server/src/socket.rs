@@ -1,0 +1,410 @@
+//! A socket: one client connected to one namespace.
+//!
+//! Invariants:
+//! - Each socket has its own id (not the Engine.IO sid) and is in the room named after it while
+//!   connected.
+//! - Handlers for one socket run on the connection's reader, in packet order, one at a time.
+//! - `close` runs once: it removes the socket from its namespace and rooms, settles every pending
+//!   ack as unanswered, then calls the disconnect handlers with the reason.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use oxio_cluster::Room;
+use oxio_protocol::socket_io::{Packet, RESERVED_EVENTS};
+use parking_lot::{Mutex, RwLock};
+use smallvec::SmallVec;
+use tokio::sync::oneshot;
+
+use crate::ack::{AckSender, AckWaiter};
+use crate::broadcast::BroadcastOperator;
+use crate::client::Client;
+use crate::encode::{self, EncodedPacket};
+use crate::error::{AckError, EmitError};
+use crate::handshake::Handshake;
+use crate::namespace::NamespaceInner;
+use crate::payload::{Args, Payload};
+use crate::reason::DisconnectReason;
+use crate::recovery::is_recoverable;
+
+type EventHandler = Arc<dyn Fn(&Socket, Payload, Option<AckSender>) + Send + Sync>;
+type AnyHandler = Arc<dyn Fn(&Socket, &str, &Payload) + Send + Sync>;
+type AnyOutgoingHandler = Arc<dyn Fn(&Socket, &str, &Args) + Send + Sync>;
+type PacketMiddleware = Arc<dyn Fn(&Socket, &str, &Payload) -> Result<(), String> + Send + Sync>;
+type DisconnectHandler = Arc<dyn Fn(&Socket, DisconnectReason) + Send + Sync>;
+type ErrorHandler = Arc<dyn Fn(&Socket, &str) + Send + Sync>;
+
+/// Who a new socket is: a fresh identity, or the one of a recovered session.
+pub(crate) struct SocketIdentity {
+    pub(crate) id: Room,
+    pub(crate) pid: Option<Room>,
+    pub(crate) recovered: bool,
+}
+
+/// A client connected to a namespace. Cheap to clone; clones are the same socket.
+#[derive(Clone)]
+pub struct Socket {
+    inner: Arc<SocketInner>,
+}
+
+pub(crate) struct SocketInner {
+    id: Room,
+    /// The private session id, when connection state recovery is on (never shown to other clients).
+    pid: Option<Room>,
+    recovered: bool,
+    namespace: Arc<NamespaceInner>,
+    client: Arc<Client>,
+    handshake: Handshake,
+    connected: AtomicBool,
+    handlers: RwLock<HashMap<String, EventHandler>>,
+    any: RwLock<Vec<AnyHandler>>,
+    any_outgoing: RwLock<Vec<AnyOutgoingHandler>>,
+    middlewares: RwLock<Vec<PacketMiddleware>>,
+    on_disconnect: RwLock<Vec<DisconnectHandler>>,
+    on_error: RwLock<Vec<ErrorHandler>>,
+    acks: Mutex<HashMap<u64, AckWaiter>>,
+}
+
+impl Socket {
+    pub(crate) fn new(
+        identity: SocketIdentity,
+        namespace: Arc<NamespaceInner>,
+        client: Arc<Client>,
+        handshake: Handshake,
+    ) -> Socket {
+        Socket {
+            inner: Arc::new(SocketInner {
+                id: identity.id,
+                pid: identity.pid,
+                recovered: identity.recovered,
+                namespace,
+                client,
+                handshake,
+                connected: AtomicBool::new(false),
+                handlers: RwLock::default(),
+                any: RwLock::default(),
+                any_outgoing: RwLock::default(),
+                middlewares: RwLock::default(),
+                on_disconnect: RwLock::default(),
+                on_error: RwLock::default(),
+                acks: Mutex::default(),
+            }),
+        }
+    }
+
+    /// The socket id (its own, not the Engine.IO session id).
+    pub fn id(&self) -> &str {
+        &self.inner.id
+    }
+
+    pub(crate) fn id_room(&self) -> &Room {
+        &self.inner.id
+    }
+
+    pub(crate) fn pid(&self) -> Option<&Room> {
+        self.inner.pid.as_ref()
+    }
+
+    /// Whether this socket recovered the state of an earlier connection (same id, same rooms,
+    /// missed broadcasts delivered): Node's `socket.recovered`.
+    pub fn recovered(&self) -> bool {
+        self.inner.recovered
+    }
+
+    /// The namespace name (`/`, `/admin`, ...).
+    pub fn namespace_name(&self) -> &str {
+        self.inner.namespace.name()
+    }
+
+    /// What the client sent when connecting (headers, query, auth, ...).
+    pub fn handshake(&self) -> &Handshake {
+        &self.inner.handshake
+    }
+
+    /// Whether the socket is connected.
+    pub fn connected(&self) -> bool {
+        self.inner.connected.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn mark_connected(&self) {
+        self.inner.connected.store(true, Ordering::Release);
+    }
+
+    /// Handles event `event`; the handler gets the arguments and, when the client asked for one,
+    /// an [`AckSender`]. A later registration for the same event replaces the earlier one.
+    pub fn on(
+        &self,
+        event: impl Into<String>,
+        handler: impl Fn(&Socket, Payload, Option<AckSender>) + Send + Sync + 'static,
+    ) {
+        self.inner
+            .handlers
+            .write()
+            .insert(event.into(), Arc::new(handler));
+    }
+
+    /// Sees every incoming event (before its own handler), like Node's `socket.onAny`.
+    pub fn on_any(&self, handler: impl Fn(&Socket, &str, &Payload) + Send + Sync + 'static) {
+        self.inner.any.write().push(Arc::new(handler));
+    }
+
+    /// Sees every event this socket emits, like Node's `socket.onAnyOutgoing` (not broadcasts).
+    pub fn on_any_outgoing(&self, handler: impl Fn(&Socket, &str, &Args) + Send + Sync + 'static) {
+        self.inner.any_outgoing.write().push(Arc::new(handler));
+    }
+
+    /// A per-packet middleware, like Node's `socket.use`: it runs before the handlers of every
+    /// incoming event; an `Err(message)` stops the event and is reported to the
+    /// [`Socket::on_error`] handlers.
+    pub fn use_packet(
+        &self,
+        middleware: impl Fn(&Socket, &str, &Payload) -> Result<(), String> + Send + Sync + 'static,
+    ) {
+        self.inner.middlewares.write().push(Arc::new(middleware));
+    }
+
+    /// Called with the message of a packet middleware's error (Node's `socket.on("error")`).
+    pub fn on_error(&self, handler: impl Fn(&Socket, &str) + Send + Sync + 'static) {
+        self.inner.on_error.write().push(Arc::new(handler));
+    }
+
+    /// Called once when the socket disconnects, with the reason.
+    pub fn on_disconnect(
+        &self,
+        handler: impl Fn(&Socket, DisconnectReason) + Send + Sync + 'static,
+    ) {
+        self.inner.on_disconnect.write().push(Arc::new(handler));
+    }
+
+    /// Emits `event` with one argument.
+    pub fn emit<T: serde::Serialize + ?Sized>(
+        &self,
+        event: &str,
+        value: &T,
+    ) -> Result<(), EmitError> {
+        self.emit_args(event, Args::one(value))
+    }
+
+    /// Emits `event` with these arguments.
+    pub fn emit_args(&self, event: &str, args: Args) -> Result<(), EmitError> {
+        self.emit_packet(event, None, &args, false)
+    }
+
+    /// Emits `event` unless the transport is not writable right now (then it is dropped), like
+    /// Node's `socket.volatile.emit`.
+    pub fn emit_volatile(&self, event: &str, args: Args) -> Result<(), EmitError> {
+        self.emit_packet(event, None, &args, true)
+    }
+
+    fn emit_packet(
+        &self,
+        event: &str,
+        id: Option<u64>,
+        args: &Args,
+        volatile: bool,
+    ) -> Result<(), EmitError> {
+        if RESERVED_EVENTS.contains(&event) {
+            return Err(EmitError::ReservedEvent(event.to_owned()));
+        }
+        if !self.connected() {
+            return Err(EmitError::Disconnected);
+        }
+        for handler in self.inner.any_outgoing.read().iter() {
+            handler(self, event, args);
+        }
+        let packet = encode::event(self.namespace_name(), id, event, args)?;
+        if volatile {
+            self.deliver(&packet, true);
+            Ok(())
+        } else {
+            self.send_encoded(&packet)
+        }
+    }
+
+    /// Emits `event` and waits for the client's ack, at most `timeout`.
+    pub async fn emit_with_ack(
+        &self,
+        event: &str,
+        args: Args,
+        timeout: Duration,
+    ) -> Result<Payload, AckError> {
+        let id = self.inner.namespace.next_ack_id();
+        let (sender, answer) = oneshot::channel();
+        self.inner.acks.lock().insert(id, AckWaiter::Single(sender));
+        if let Err(error) = self.emit_packet(event, Some(id), &args, false) {
+            self.inner.acks.lock().remove(&id);
+            return Err(error.into());
+        }
+        match tokio::time::timeout(timeout, answer).await {
+            Ok(Ok(payload)) => Ok(payload),
+            Ok(Err(_)) => Err(AckError::Disconnected),
+            Err(_) => {
+                self.inner.acks.lock().remove(&id);
+                Err(AckError::Timeout)
+            }
+        }
+    }
+
+    pub(crate) fn register_ack(&self, id: u64, waiter: AckWaiter) {
+        self.inner.acks.lock().insert(id, waiter);
+    }
+
+    pub(crate) fn forget_ack(&self, id: u64) {
+        self.inner.acks.lock().remove(&id);
+    }
+
+    /// Joins rooms.
+    pub fn join<R: Into<Room>>(&self, rooms: impl IntoIterator<Item = R>) {
+        if self.connected() {
+            let rooms: SmallVec<[Room; 2]> = rooms.into_iter().map(Into::into).collect();
+            self.inner.namespace.adapter().join(self.id(), &rooms);
+        }
+    }
+
+    /// Leaves a room.
+    pub fn leave(&self, room: &str) {
+        self.inner.namespace.adapter().leave(self.id(), room);
+    }
+
+    /// Leaves every room but its own id room.
+    pub fn leave_all(&self) {
+        for room in self.rooms() {
+            if room != self.inner.id {
+                self.leave(&room);
+            }
+        }
+    }
+
+    /// The rooms the socket is in (its own id room included).
+    pub fn rooms(&self) -> Vec<Room> {
+        self.inner.namespace.adapter().rooms_of(self.id())
+    }
+
+    /// Targets `room`, excluding this socket (Node's `socket.to(room)`).
+    pub fn to(&self, room: impl Into<Room>) -> BroadcastOperator {
+        self.broadcast().to(room)
+    }
+
+    /// Targets every socket but those in `room`, and this one.
+    pub fn except(&self, room: impl Into<Room>) -> BroadcastOperator {
+        self.broadcast().except(room)
+    }
+
+    /// Targets every socket of the namespace but this one (Node's `socket.broadcast`).
+    pub fn broadcast(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.inner.namespace.clone()).except(self.inner.id.clone())
+    }
+
+    /// Disconnects the socket ("server namespace disconnect"): the client gets a DISCONNECT
+    /// packet. With `close`, the whole connection closes (every namespace of the client).
+    pub fn disconnect(&self, close: bool) {
+        if close {
+            self.inner.client.disconnect_all();
+        } else if self.connected() {
+            let packet = encode::control(|out| {
+                oxio_protocol::socket_io::encode_disconnect(out, self.namespace_name())
+            });
+            let _ = self.send_encoded(&packet);
+            self.inner.client.forget(self.namespace_name());
+            self.close(DisconnectReason::ServerNamespaceDisconnect);
+        }
+    }
+
+    /// Queues an encoded packet. A full queue means the client is too slow: it is disconnected.
+    pub(crate) fn send_encoded(&self, packet: &EncodedPacket) -> Result<(), EmitError> {
+        self.inner.client.send(packet)
+    }
+
+    /// Delivers a broadcast packet; volatile ones are dropped when the transport is not writable.
+    /// Runs under the adapter's locks, so a client found too slow is closed later, not here.
+    pub(crate) fn deliver(&self, packet: &EncodedPacket, volatile: bool) {
+        if volatile {
+            self.inner.client.send_volatile(packet);
+        } else {
+            self.inner.client.send_from_broadcast(packet);
+        }
+    }
+
+    /// An EVENT or BINARY_EVENT from the client.
+    pub(crate) fn on_event(
+        &self,
+        packet: Packet,
+    ) -> Result<(), oxio_protocol::socket_io::DecodeError> {
+        let Some(event) = packet.event_name().map(|name| name.into_owned()) else {
+            return Ok(());
+        };
+        let payload = Payload::new(packet.args()?, packet.attachments);
+        for middleware in self.inner.middlewares.read().clone().iter() {
+            if let Err(message) = middleware(self, &event, &payload) {
+                for handler in self.inner.on_error.read().clone().iter() {
+                    handler(self, &message);
+                }
+                return Ok(());
+            }
+        }
+        for handler in self.inner.any.read().clone().iter() {
+            handler(self, &event, &payload);
+        }
+        let handler = self.inner.handlers.read().get(&event).cloned();
+        if let Some(handler) = handler {
+            let ack = packet.id.map(|id| AckSender::new(self.clone(), id));
+            handler(self, payload, ack);
+        }
+        Ok(())
+    }
+
+    /// An ACK or BINARY_ACK from the client.
+    pub(crate) fn on_ack(
+        &self,
+        packet: Packet,
+    ) -> Result<(), oxio_protocol::socket_io::DecodeError> {
+        let Some(id) = packet.id else {
+            return Ok(());
+        };
+        let Some(waiter) = self.inner.acks.lock().remove(&id) else {
+            return Ok(());
+        };
+        waiter.settle(Some(Payload::new(packet.args()?, packet.attachments)));
+        Ok(())
+    }
+
+    /// Ends the socket for `reason` (once).
+    pub(crate) fn close(&self, reason: DisconnectReason) {
+        if !self.inner.connected.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        if let (Some(store), Some(pid)) = (self.inner.namespace.recovery(), &self.inner.pid) {
+            if is_recoverable(reason) {
+                store.persist(pid, self.inner.id.clone(), self.rooms());
+            }
+        }
+        self.inner.namespace.remove(self.id());
+        let pending: Vec<AckWaiter> = self.inner.acks.lock().drain().map(|(_, w)| w).collect();
+        for waiter in pending {
+            waiter.settle(None);
+        }
+        for handler in self.inner.on_disconnect.read().clone().iter() {
+            handler(self, reason);
+        }
+    }
+}
+
+impl PartialEq for Socket {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl Eq for Socket {}
+
+impl fmt::Debug for Socket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Socket")
+            .field("id", &self.id())
+            .field("namespace", &self.namespace_name())
+            .finish()
+    }
+}
