@@ -115,7 +115,9 @@ async fn poll(session: &Arc<Session>) -> Response<ResponseBody> {
     }
     parked.answered = true;
     drop(parked);
-    session.finish_linger();
+    if frames.last() == Some(&Frame::CLOSE) {
+        session.finish_linger();
+    }
     payload_response(encode_polling_payload(&frames))
 }
 

@@ -312,24 +312,29 @@ impl Session {
             return;
         }
         state.timer_generation += 1;
-        let lingers = state.transport == TransportKind::Polling && !state.poll_parked;
+        // Only a close the server chose lingers: what is queued goes out with one GET and the `1`
+        // with a later one (Node's drain-then-close; clients handle a payload's close packet
+        // before its other packets). Errors and timeouts drop the session at once (a later GET
+        // gets "Session ID unknown"), as in Node.
+        let server_chose = matches!(
+            reason,
+            CloseReason::ForcedClose | CloseReason::ServerShutdown
+        );
+        let lingers = state.transport == TransportKind::Polling
+            && server_chose
+            && !(state.poll_parked && state.queue.is_empty());
         match (state.transport, reason) {
             (TransportKind::Polling, CloseReason::TransportClose) => {
                 if state.poll_parked {
                     state.queue.push_back(Frame::NOOP);
                 }
             }
-            (TransportKind::Polling, _) => state.queue.push_back(Frame::CLOSE),
-            (TransportKind::Websocket, _) => {}
+            // A lingering close sends its `1` once the queue is empty (see `polling::poll`).
+            (TransportKind::Polling, _) if !lingers => state.queue.push_back(Frame::CLOSE),
+            (TransportKind::Polling, _) | (TransportKind::Websocket, _) => {}
         }
         let linger_generation = state.timer_generation;
-        // Only a close the server chose waits for the next GET to carry the `1`; errors and timeouts
-        // drop the session at once (a later GET gets "Session ID unknown"), as in Node.
-        let server_chose = matches!(
-            reason,
-            CloseReason::ForcedClose | CloseReason::ServerShutdown
-        );
-        state.phase = if lingers && server_chose {
+        state.phase = if lingers {
             Phase::Closing
         } else {
             Phase::Closed
@@ -348,7 +353,7 @@ impl Session {
         self.extension.lock().take();
     }
 
-    /// A parked GET drained a lingering close: the session is gone now.
+    /// A GET delivered the `1` of a lingering close: the session is gone now.
     pub(crate) fn finish_linger(&self) {
         let mut state = self.state.lock();
         if state.phase == Phase::Closing {

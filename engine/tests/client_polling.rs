@@ -253,8 +253,9 @@ fn without_noops(body: &[u8]) -> Vec<String> {
     packets(body).into_iter().filter(|p| p != "6").collect()
 }
 
-/// A server-side close while no GET is parked: the frames sent before the close and the close
-/// packet wait for the next GET, which must get them (not "Session ID unknown").
+/// A server-side close while no GET is parked: the frames sent before the close go out with the
+/// next GET and the close packet with the one after (Node drains before closing), never
+/// "Session ID unknown".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_close_without_a_parked_get_reaches_the_next_get() {
     let server = TestServer::start(EngineConfig::default()).await;
@@ -265,9 +266,14 @@ async fn server_close_without_a_parked_get_reaches_the_next_get() {
         server.recorder.wait_close(&sid).await,
         CloseReason::ForcedClose
     );
+    let drained = poll(server.addr, &sid).await;
+    assert_eq!(
+        drained.status, 200,
+        "the GET after a server close: {drained:?}"
+    );
+    assert_eq!(without_noops(&drained.body), vec!["4closing"]);
     let last = poll(server.addr, &sid).await;
-    assert_eq!(last.status, 200, "the GET after a server close: {last:?}");
-    assert_eq!(without_noops(&last.body), vec!["4closing", "1"]);
+    assert_eq!(without_noops(&last.body), vec!["1"]);
     poll(server.addr, &sid)
         .await
         .assert_error(400, 1, "Session ID unknown");
@@ -283,9 +289,14 @@ async fn socket_close_without_a_parked_get_reaches_the_next_get() {
     let socket = server.recorder.socket(&sid);
     socket.send(oxio_engine::Frame::text("bye")).expect("send");
     socket.close();
+    let drained = poll(server.addr, &sid).await;
+    assert_eq!(
+        drained.status, 200,
+        "the GET after a server close: {drained:?}"
+    );
+    assert_eq!(without_noops(&drained.body), vec!["4bye"]);
     let last = poll(server.addr, &sid).await;
-    assert_eq!(last.status, 200, "the GET after a server close: {last:?}");
-    assert_eq!(without_noops(&last.body), vec!["4bye", "1"]);
+    assert_eq!(without_noops(&last.body), vec!["1"]);
     assert_eq!(
         server.recorder.close_reasons(&sid),
         vec![CloseReason::ForcedClose]

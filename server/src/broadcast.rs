@@ -120,22 +120,35 @@ impl BroadcastOperator {
     /// Emits `event` with these arguments to the selected sockets.
     pub fn emit_args(&self, event: &str, args: Args) -> Result<(), EmitError> {
         check_event(event)?;
+        for namespace in self.namespace.broadcast_targets() {
+            self.emit_in(&namespace, event, &args)?;
+        }
+        Ok(())
+    }
+
+    /// Encodes once for `namespace` and hands the packet to each recipient.
+    fn emit_in(
+        &self,
+        namespace: &NamespaceInner,
+        event: &str,
+        args: &Args,
+    ) -> Result<(), EmitError> {
         let volatile = self.volatile;
-        let packet = match self.namespace.recovery().filter(|_| !volatile) {
+        let packet = match namespace.recovery().filter(|_| !volatile) {
             // Recovery: the offset goes last in the arguments, and the packet is kept for
             // clients that come back.
             Some(store) => {
                 let offset = store.next_offset();
-                let packet = encode::event(self.namespace.name(), None, event, &args.arg(&offset))?;
+                let with_offset = args.clone().arg(&offset);
+                let packet = encode::event(namespace.name(), None, event, &with_offset)?;
                 store.store(offset, &self.rooms, &self.except, &packet);
                 packet
             }
-            None => encode::event(self.namespace.name(), None, event, &args)?,
+            None => encode::event(namespace.name(), None, event, args)?,
         };
-        self.namespace
-            .for_each_recipient(&self.rooms, &self.except, &mut |socket| {
-                socket.deliver(&packet, volatile)
-            });
+        namespace.for_each_recipient(&self.rooms, &self.except, &mut |socket| {
+            socket.deliver(&packet, volatile)
+        });
         Ok(())
     }
 
@@ -147,19 +160,22 @@ impl BroadcastOperator {
         args: Args,
     ) -> Result<Vec<Payload>, BroadcastAckError> {
         check_event(event).map_err(BroadcastAckError::Emit)?;
-        let id = self.namespace.next_ack_id();
-        let packet = encode::event(self.namespace.name(), Some(id), event, &args)
-            .map_err(BroadcastAckError::Emit)?;
         let collector = Arc::new(AckCollector::default());
         let mut recipients = Vec::new();
-        self.namespace
-            .for_each_recipient(&self.rooms, &self.except, &mut |socket| {
-                recipients.push(socket.clone())
+        for namespace in self.namespace.broadcast_targets() {
+            let id = namespace.next_ack_id();
+            let packet = encode::event(namespace.name(), Some(id), event, &args)
+                .map_err(BroadcastAckError::Emit)?;
+            let mut selected = Vec::new();
+            namespace.for_each_recipient(&self.rooms, &self.except, &mut |socket| {
+                selected.push(socket.clone())
             });
-        for socket in &recipients {
-            collector.expect_one();
-            socket.register_ack(id, AckWaiter::Broadcast(collector.clone()));
-            socket.deliver(&packet, self.volatile);
+            for socket in selected {
+                collector.expect_one();
+                socket.register_ack(id, AckWaiter::Broadcast(collector.clone()));
+                socket.deliver(&packet, self.volatile);
+                recipients.push((socket, id));
+            }
         }
         collector.seal();
         let timeout = self.timeout.unwrap_or(Duration::from_secs(5));
@@ -167,8 +183,8 @@ impl BroadcastOperator {
         if let Ok((responses, 0)) = outcome {
             return Ok(responses);
         }
-        for socket in &recipients {
-            socket.forget_ack(id);
+        for (socket, id) in &recipients {
+            socket.forget_ack(*id);
         }
         // Timed out, or some recipients disconnected before answering.
         let (responses, missing) = match outcome {
@@ -184,10 +200,11 @@ impl BroadcastOperator {
     /// The selected sockets (Node's `fetchSockets`, local part).
     pub fn fetch_sockets(&self) -> Vec<Socket> {
         let mut sockets = Vec::new();
-        self.namespace
-            .for_each_recipient(&self.rooms, &self.except, &mut |socket| {
+        for namespace in self.namespace.broadcast_targets() {
+            namespace.for_each_recipient(&self.rooms, &self.except, &mut |socket| {
                 sockets.push(socket.clone())
             });
+        }
         sockets
     }
 

@@ -201,7 +201,7 @@ impl Io {
         label: &str,
         matches: impl Fn(&str) -> bool + Send + Sync + 'static,
     ) -> Namespace {
-        let parent = NamespaceInner::new(label.into(), None, self.inner.config.recovery);
+        let parent = NamespaceInner::new_parent(label.into(), self.inner.config.recovery);
         self.inner
             .dynamic
             .write()

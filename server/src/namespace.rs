@@ -28,6 +28,8 @@ pub(crate) struct NamespaceInner {
     adapter: Box<dyn Adapter<Socket>>,
     /// Set for the children of a dynamic namespace: middlewares and handler come from it.
     parent: Option<Arc<NamespaceInner>>,
+    /// A dynamic namespace: it has no sockets of its own, its children do.
+    is_parent: bool,
     children: RwLock<Vec<Arc<NamespaceInner>>>,
     middlewares: RwLock<Vec<Middleware>>,
     on_connection: RwLock<Option<ConnectionHandler>>,
@@ -41,8 +43,23 @@ impl NamespaceInner {
         parent: Option<Arc<NamespaceInner>>,
         recovery: Option<RecoveryConfig>,
     ) -> Arc<NamespaceInner> {
+        Self::build(name, parent, false, recovery)
+    }
+
+    /// A dynamic namespace (the parent of the namespaces its predicate matches).
+    pub(crate) fn new_parent(name: Room, recovery: Option<RecoveryConfig>) -> Arc<NamespaceInner> {
+        Self::build(name, None, true, recovery)
+    }
+
+    fn build(
+        name: Room,
+        parent: Option<Arc<NamespaceInner>>,
+        is_parent: bool,
+        recovery: Option<RecoveryConfig>,
+    ) -> Arc<NamespaceInner> {
         Arc::new(NamespaceInner {
             name,
+            is_parent,
             adapter: Box::new(InMemoryAdapter::new()),
             parent,
             children: RwLock::default(),
@@ -108,8 +125,18 @@ impl NamespaceInner {
         self.adapter.remove(id);
     }
 
-    /// Calls `deliver` once per recipient; a parent namespace covers all its children. `deliver`
-    /// runs under the adapter's locks: it must not block nor call back into the namespace (see
+    /// The namespaces a broadcast from this one reaches: itself, or every child of a dynamic
+    /// parent (each encodes the packet with its own name).
+    pub(crate) fn broadcast_targets(self: &Arc<Self>) -> Vec<Arc<NamespaceInner>> {
+        if self.is_parent {
+            self.children.read().clone()
+        } else {
+            vec![self.clone()]
+        }
+    }
+
+    /// Calls `deliver` once per recipient among this namespace's sockets. `deliver` runs under
+    /// the adapter's locks: it must not block nor call back into the namespace (see
     /// [`oxio_cluster::adapter`]).
     pub(crate) fn for_each_recipient(
         &self,
@@ -123,9 +150,6 @@ impl NamespaceInner {
             local: false,
         };
         self.adapter.for_each_local(target, deliver);
-        for child in self.children.read().iter() {
-            child.for_each_recipient(rooms, except, deliver);
-        }
     }
 
     pub(crate) fn socket(&self, id: &str) -> Option<Socket> {
@@ -200,15 +224,12 @@ impl Namespace {
         self.inner.socket(id)
     }
 
-    /// The number of connected sockets (children included for a dynamic parent).
+    /// The number of connected sockets (of every child, for a dynamic parent).
     pub fn socket_count(&self) -> usize {
-        self.inner.adapter.local_count()
-            + self
-                .inner
-                .children
-                .read()
-                .iter()
-                .map(|c| c.adapter.local_count())
-                .sum::<usize>()
+        self.inner
+            .broadcast_targets()
+            .iter()
+            .map(|namespace| namespace.adapter.local_count())
+            .sum()
     }
 }

@@ -146,6 +146,38 @@ impl Socket {
             .insert(event.into(), Arc::new(handler));
     }
 
+    /// Handles event `event` with its first argument deserialized as a `T` (typed handler). An
+    /// argument that does not deserialize is reported to the [`Socket::on_error`] handlers and the
+    /// handler is not called.
+    ///
+    /// ```no_run
+    /// # fn f(socket: oxio_server::Socket) {
+    /// #[derive(serde::Deserialize)]
+    /// struct Move { x: i32, y: i32 }
+    /// socket.on_data("move", |socket, m: Move, _ack| {
+    ///     let _ = socket.broadcast().emit("moved", &(m.x, m.y));
+    /// });
+    /// # }
+    /// ```
+    pub fn on_data<T, F>(&self, event: impl Into<String>, handler: F)
+    where
+        T: serde::de::DeserializeOwned,
+        F: Fn(&Socket, T, Option<AckSender>) + Send + Sync + 'static,
+    {
+        self.on(event, move |socket, payload, ack| {
+            match payload.get::<T>(0) {
+                Ok(value) => handler(socket, value, ack),
+                Err(error) => socket.report_error(&error.to_string()),
+            }
+        });
+    }
+
+    fn report_error(&self, message: &str) {
+        for handler in self.inner.on_error.read().clone().iter() {
+            handler(self, message);
+        }
+    }
+
     /// Sees every incoming event (before its own handler), like Node's `socket.onAny`.
     pub fn on_any(&self, handler: impl Fn(&Socket, &str, &Payload) + Send + Sync + 'static) {
         self.inner.any.write().push(Arc::new(handler));
@@ -339,9 +371,7 @@ impl Socket {
         let payload = Payload::new(packet.args()?, packet.attachments);
         for middleware in self.inner.middlewares.read().clone().iter() {
             if let Err(message) = middleware(self, &event, &payload) {
-                for handler in self.inner.on_error.read().clone().iter() {
-                    handler(self, &message);
-                }
+                self.report_error(&message);
                 return Ok(());
             }
         }
