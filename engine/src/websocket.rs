@@ -257,6 +257,14 @@ async fn run(session: Arc<Session>, mut stream: Stream) {
                 Some(Ok(message)) => {
                     handle_message(&session, message);
                 }
+                // A peer that goes away without a close frame closed the transport (as Node's ws
+                // reports it, code 1006); other read errors are transport errors.
+                Some(Err(tungstenite::Error::Protocol(
+                    tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+                ) | tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed)) => {
+                    session.close(CloseReason::TransportClose);
+                    break;
+                }
                 Some(Err(error)) => {
                     tracing::debug!(sid = %session.id, %error, "websocket read failed");
                     session.close(CloseReason::TransportError);

@@ -369,14 +369,15 @@ impl Socket {
             return Ok(());
         };
         let payload = Payload::new(packet.args()?, packet.attachments);
+        // As in Node: `onAny` listeners see every event, before the packet middlewares.
+        for handler in self.inner.any.read().clone().iter() {
+            handler(self, &event, &payload);
+        }
         for middleware in self.inner.middlewares.read().clone().iter() {
             if let Err(message) = middleware(self, &event, &payload) {
                 self.report_error(&message);
                 return Ok(());
             }
-        }
-        for handler in self.inner.any.read().clone().iter() {
-            handler(self, &event, &payload);
         }
         let handler = self.inner.handlers.read().get(&event).cloned();
         if let Some(handler) = handler {

@@ -1,0 +1,132 @@
+//! `oxio`: a Socket.IO gateway with no application logic, relaying events between clients (see
+//! `oxio --help`, or `cli.rs` and `relay.rs`).
+//!
+//! `cargo run --release --bin oxio -- --help`
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+use oxio_server::Io;
+use tracing_subscriber::EnvFilter;
+
+mod cli;
+mod relay;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let options = cli::Options::parse();
+    let filter = EnvFilter::builder()
+        .with_default_directive(tracing::Level::INFO.into())
+        .from_env_lossy();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+
+    if options.redis.as_deref().is_some_and(|url| !url.is_empty()) {
+        // The URL is not echoed: it may carry a password.
+        tracing::error!(
+            "clustering through Redis (--redis / REDIS_URL) is not available yet; \
+             unset it to run one server with the in-memory adapter"
+        );
+        return ExitCode::from(2);
+    }
+    let config = match options.io_config() {
+        Ok(config) => config,
+        Err(message) => {
+            tracing::error!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    let path = config_path(&options);
+    let listener = match tokio::net::TcpListener::bind(options.address.as_str()).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::error!("cannot listen on {}: {error}", options.address);
+            return ExitCode::FAILURE;
+        }
+    };
+    let address = match listener.local_addr() {
+        Ok(address) => address,
+        Err(error) => {
+            tracing::error!("cannot read the listening address: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let io = Io::new(config);
+    relay::install(&io);
+    tracing::info!(
+        cors = %describe_cors(&options),
+        ping_interval_ms = options.ping_interval_ms,
+        ping_timeout_ms = options.ping_timeout_ms,
+        max_payload = options.max_payload,
+        connect_timeout_ms = options.connect_timeout_ms,
+        adapter = "in-memory",
+        "oxio {} listening on http://{address}{path} (relay, any namespace)",
+        env!("CARGO_PKG_VERSION"),
+    );
+
+    let server = io.clone();
+    let mut serving = tokio::spawn(async move { server.serve(listener).await });
+    let outcome = tokio::select! {
+        signal = shutdown_signal() => {
+            tracing::info!("{signal}: shutting down");
+            io.shutdown().await;
+            serving.await
+        }
+        // `serve` returns on its own only after a shutdown.
+        outcome = &mut serving => outcome,
+    };
+    match outcome {
+        Ok(Ok(())) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Ok(Err(error)) => {
+            tracing::error!("server failed: {error}");
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            tracing::error!("server task failed: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The path as the engine serves it (with its slashes).
+fn config_path(options: &cli::Options) -> String {
+    let mut path = options.path.clone();
+    if !path.starts_with('/') {
+        path.insert(0, '/');
+    }
+    if !path.ends_with('/') {
+        path.push('/');
+    }
+    path
+}
+
+fn describe_cors(options: &cli::Options) -> String {
+    match options.cors() {
+        Ok(cors) => match cors.origin {
+            oxio_server::CorsOrigin::Disabled => "disabled".into(),
+            oxio_server::CorsOrigin::Any => format!("any origin, credentials {}", cors.credentials),
+            oxio_server::CorsOrigin::List(list) => {
+                format!("{}, credentials {}", list.join(" "), cors.credentials)
+            }
+        },
+        Err(message) => message,
+    }
+}
+
+/// Waits for SIGINT or SIGTERM; returns its name.
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = terminate.recv() => "SIGTERM",
+    }
+}
