@@ -80,6 +80,22 @@ impl Frame {
         }
     }
 
+    /// The packet text of a text frame (`4hello`).
+    pub fn as_text(&self) -> Option<&str> {
+        match &self.0 {
+            FrameKind::Text(text) => Some(text.as_str()),
+            FrameKind::Binary(_) => None,
+        }
+    }
+
+    /// The bytes of a binary message frame.
+    pub fn as_binary(&self) -> Option<&Bytes> {
+        match &self.0 {
+            FrameKind::Binary(bytes) => Some(bytes),
+            FrameKind::Text(_) => None,
+        }
+    }
+
     /// Whether the frame is empty (never true for a built frame: a text frame has its type digit).
     pub fn is_empty(&self) -> bool {
         self.len() == 0

@@ -6,4 +6,5 @@
 //! they have not checked against a limit.
 
 pub mod engine_io;
+pub mod msgpack;
 pub mod socket_io;

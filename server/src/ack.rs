@@ -40,7 +40,12 @@ impl AckSender {
 
     /// Answers with these arguments (none, several, binary).
     pub fn send_args(self, args: Args) -> Result<(), EmitError> {
-        let packet = encode::ack(self.socket.namespace_name(), self.id, &args)?;
+        let packet = encode::ack(
+            self.socket.parser(),
+            self.socket.namespace_name(),
+            self.id,
+            &args,
+        )?;
         self.socket.send_encoded(&packet)
     }
 }

@@ -140,11 +140,17 @@ impl BroadcastOperator {
             Some(store) => {
                 let offset = store.next_offset();
                 let with_offset = args.clone().arg(&offset);
-                let packet = encode::event(namespace.name(), None, event, &with_offset)?;
+                let packet = encode::event(
+                    namespace.parser(),
+                    namespace.name(),
+                    None,
+                    event,
+                    &with_offset,
+                )?;
                 store.store(offset, &self.rooms, &self.except, &packet);
                 packet
             }
-            None => encode::event(namespace.name(), None, event, args)?,
+            None => encode::event(namespace.parser(), namespace.name(), None, event, args)?,
         };
         namespace.for_each_recipient(&self.rooms, &self.except, &mut |socket| {
             socket.deliver(&packet, volatile)
@@ -164,8 +170,9 @@ impl BroadcastOperator {
         let mut recipients = Vec::new();
         for namespace in self.namespace.broadcast_targets() {
             let id = namespace.next_ack_id();
-            let packet = encode::event(namespace.name(), Some(id), event, &args)
-                .map_err(BroadcastAckError::Emit)?;
+            let packet =
+                encode::event(namespace.parser(), namespace.name(), Some(id), event, &args)
+                    .map_err(BroadcastAckError::Emit)?;
             let mut selected = Vec::new();
             namespace.for_each_recipient(&self.rooms, &self.except, &mut |socket| {
                 selected.push(socket.clone())

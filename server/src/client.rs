@@ -15,11 +15,11 @@ use std::sync::{Arc, Weak};
 use base64::Engine as _;
 use oxio_cluster::Room;
 use oxio_engine::{CloseReason, Message, SendError};
-use oxio_protocol::socket_io::{self, DecodeError, Packet, PacketType, RawJson, Reassembly};
+use oxio_protocol::socket_io::{DecodeError, Packet, PacketType, Reassembly};
 use parking_lot::Mutex;
 use rand::RngCore;
 
-use crate::encode::{self, EncodedPacket};
+use crate::encode::{self, EncodedPacket, Parser};
 use crate::error::{ConnectError, EmitError};
 use crate::handshake::Handshake;
 use crate::io::IoInner;
@@ -67,18 +67,38 @@ impl Client {
     }
 
     pub(crate) fn on_message(self: &Arc<Self>, message: Message) {
-        let decoded = match message {
-            Message::Text(text) => self.reassembly.lock().push_text(text),
-            Message::Binary(bytes) => self.reassembly.lock().push_binary(bytes),
-        };
-        let handled = match decoded {
-            Ok(Some(packet)) => self.on_packet(packet),
-            Ok(None) => Ok(()),
-            Err(error) => Err(error),
+        let handled = match (self.io.parser(), message) {
+            (Parser::Default, Message::Text(text)) => {
+                self.decoded(self.reassembly.lock().push_text(text))
+            }
+            (Parser::Default, Message::Binary(bytes)) => {
+                self.decoded(self.reassembly.lock().push_binary(bytes))
+            }
+            (Parser::Msgpack, Message::Binary(bytes)) => {
+                match oxio_protocol::msgpack::decode_bytes(&bytes, &self.io.msgpack_limits()) {
+                    Ok(packet) => self.on_packet(packet).map_err(|e| e.to_string()),
+                    Err(error) => Err(error.to_string()),
+                }
+            }
+            (Parser::Msgpack, Message::Text(_)) => {
+                Err("text message with the msgpack parser".into())
+            }
         };
         if let Err(error) = handled {
             tracing::debug!(sid = self.conn.id(), %error, "malformed socket.io packet");
             self.close(DisconnectReason::ParseError);
+        }
+    }
+
+    /// Handles what the default parser's reassembly produced.
+    fn decoded(
+        self: &Arc<Self>,
+        decoded: Result<Option<Packet>, DecodeError>,
+    ) -> Result<(), String> {
+        match decoded {
+            Ok(Some(packet)) => self.on_packet(packet).map_err(|e| e.to_string()),
+            Ok(None) => Ok(()),
+            Err(error) => Err(error.to_string()),
         }
     }
 
@@ -111,7 +131,7 @@ impl Client {
         }
         let Some(namespace) = self.io.namespace_for(name) else {
             let error = ConnectError::new("Invalid namespace");
-            let _ = self.send(&connect_error(name, &error));
+            let _ = self.send(&encode::connect_error(self.io.parser(), name, &error));
             return;
         };
         let auth = packet
@@ -159,7 +179,11 @@ impl Client {
                 match namespace.run_middlewares(&socket).await {
                     Ok(()) => client.finish_connect(&namespace, socket, restored),
                     Err(error) => {
-                        let _ = client.send(&connect_error(namespace.name(), &error));
+                        let _ = client.send(&encode::connect_error(
+                            namespace.parser(),
+                            namespace.name(),
+                            &error,
+                        ));
                     }
                 }
             });
@@ -184,15 +208,12 @@ impl Client {
         socket.mark_connected();
         namespace.add(&socket);
         socket.join(restored.rooms);
-        let sid = match socket.pid() {
-            Some(pid) => serde_json::json!({ "sid": socket.id(), "pid": pid.as_ref() }),
-            None => serde_json::json!({ "sid": socket.id() }),
-        }
-        .to_string();
-        let connect = encode::control(|out| {
-            let sid = serde_json::from_str::<&RawJson>(&sid).expect("serde_json wrote it");
-            socket_io::encode_connect(out, namespace.name(), Some(sid));
-        });
+        let connect = encode::connect(
+            namespace.parser(),
+            namespace.name(),
+            socket.id(),
+            socket.pid().map(|pid| &**pid),
+        );
         if self.send(&connect).is_ok() {
             // Node writes CONNECT on its own and what the handler emits a write later; clients that
             // handle one read per event-loop turn (the official test suite's) depend on it.
@@ -283,16 +304,6 @@ impl Client {
 struct Restoration {
     rooms: Vec<Room>,
     missed: Vec<EncodedPacket>,
-}
-
-fn connect_error(namespace: &str, error: &ConnectError) -> EncodedPacket {
-    let data = error.data.as_ref().map(|data| data.to_string());
-    encode::control(|out| {
-        let data = data
-            .as_deref()
-            .map(|d| serde_json::from_str::<&RawJson>(d).expect("serde_json wrote it"));
-        socket_io::encode_connect_error(out, namespace, &error.message, data);
-    })
 }
 
 /// Node's `connectTimeout`: a connection that joins no namespace in time is closed.

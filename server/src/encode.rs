@@ -1,13 +1,27 @@
-//! Socket.IO packets encoded once into engine frames: one text frame, then one binary frame per
-//! attachment. A broadcast encodes here once and hands every recipient refcount clones.
+//! Socket.IO packets encoded once into engine frames, in the server's parser format.
+//!
+//! The default parser writes one text frame, then one binary frame per attachment; the msgpack
+//! parser writes the whole packet as one binary frame. A broadcast encodes here once and hands
+//! every recipient refcount clones of the same frames.
 
 use bytes::BytesMut;
 use oxio_engine::Frame;
-use oxio_protocol::socket_io::{self, RawJson};
+use oxio_protocol::engine_io::Utf8Bytes;
+use oxio_protocol::socket_io::{self, Packet, PacketType, RawJson};
 use smallvec::SmallVec;
 
-use crate::error::EmitError;
+use crate::error::{ConnectError, EmitError};
 use crate::payload::Args;
+
+/// The wire format of Socket.IO packets, chosen per server like Node's `parser` option.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Parser {
+    /// Node's default parser (`socket.io-parser`): JSON text, binary as attachments.
+    #[default]
+    Default,
+    /// `socket.io-msgpack-parser`: each packet is one msgpack binary message.
+    Msgpack,
+}
 
 /// An encoded packet: the frames to queue, in order.
 #[derive(Clone, Debug)]
@@ -30,7 +44,7 @@ fn raw_args(args: &Args) -> Result<SmallVec<[&RawJson; 4]>, EmitError> {
         .collect()
 }
 
-fn with_attachments(text: Frame, args: &Args) -> EncodedPacket {
+fn text_with_attachments(text: Frame, args: &Args) -> EncodedPacket {
     let mut frames = SmallVec::new();
     frames.push(text);
     frames.extend(args.attachments().iter().cloned().map(Frame::binary));
@@ -42,8 +56,42 @@ fn capacity(namespace: &str, event: &str, args: &Args) -> usize {
     32 + namespace.len() + event.len() + args.raw().iter().map(|a| a.len() + 1).sum::<usize>()
 }
 
-/// `2[/nsp,][id]["event",...args]` (or BINARY_EVENT with attachments).
+/// The JSON array `[event?, args...]` (the data of an event or ack, for msgpack).
+fn data_array(event: Option<&str>, args: &[&RawJson]) -> Utf8Bytes {
+    let mut data = String::from("[");
+    if let Some(event) = event {
+        data.push_str(&serde_json::Value::from(event).to_string());
+    }
+    for (i, arg) in args.iter().enumerate() {
+        if i > 0 || event.is_some() {
+            data.push(',');
+        }
+        data.push_str(arg.get());
+    }
+    data.push(']');
+    Utf8Bytes::from(data)
+}
+
+/// One msgpack binary frame for `packet`.
+fn msgpack(packet: &Packet) -> Result<EncodedPacket, EmitError> {
+    let mut out = BytesMut::new();
+    oxio_protocol::msgpack::encode(packet, &mut out)
+        .map_err(|error| EmitError::Serialize(error.to_string()))?;
+    let mut frames = SmallVec::new();
+    frames.push(Frame::binary(out.freeze()));
+    Ok(EncodedPacket { frames })
+}
+
+fn packet(kind: PacketType, namespace: &str, id: Option<u64>, data: Option<Utf8Bytes>) -> Packet {
+    let mut packet = Packet::new(kind, Utf8Bytes::from(namespace.to_owned()));
+    packet.id = id;
+    packet.data = data;
+    packet
+}
+
+/// An EVENT (BINARY_EVENT with attachments): `2[/nsp,][id]["event",...args]`.
 pub(crate) fn event(
+    parser: Parser,
     namespace: &str,
     id: Option<u64>,
     event: &str,
@@ -51,23 +99,174 @@ pub(crate) fn event(
 ) -> Result<EncodedPacket, EmitError> {
     let raw = raw_args(args)?;
     let attachments = args.attachments().len();
-    let text = Frame::text_with(capacity(namespace, event, args), |out| {
-        socket_io::encode_binary_event(out, namespace, id, event, &raw, attachments);
-    });
-    Ok(with_attachments(text, args))
+    match parser {
+        Parser::Default => {
+            let text = Frame::text_with(capacity(namespace, event, args), |out| {
+                socket_io::encode_binary_event(out, namespace, id, event, &raw, attachments);
+            });
+            Ok(text_with_attachments(text, args))
+        }
+        Parser::Msgpack => {
+            let data = data_array(Some(event), &raw);
+            msgpack(
+                &packet(PacketType::Event, namespace, id, Some(data))
+                    .with_attachments(args.attachments().to_vec()),
+            )
+        }
+    }
 }
 
-/// `3[/nsp,]id[...args]` (or BINARY_ACK with attachments).
-pub(crate) fn ack(namespace: &str, id: u64, args: &Args) -> Result<EncodedPacket, EmitError> {
+/// An ACK (BINARY_ACK with attachments): `3[/nsp,]id[...args]`.
+pub(crate) fn ack(
+    parser: Parser,
+    namespace: &str,
+    id: u64,
+    args: &Args,
+) -> Result<EncodedPacket, EmitError> {
     let raw = raw_args(args)?;
     let attachments = args.attachments().len();
-    let text = Frame::text_with(capacity(namespace, "", args), |out| {
-        socket_io::encode_binary_ack(out, namespace, id, &raw, attachments);
-    });
-    Ok(with_attachments(text, args))
+    match parser {
+        Parser::Default => {
+            let text = Frame::text_with(capacity(namespace, "", args), |out| {
+                socket_io::encode_binary_ack(out, namespace, id, &raw, attachments);
+            });
+            Ok(text_with_attachments(text, args))
+        }
+        Parser::Msgpack => {
+            let data = data_array(None, &raw);
+            msgpack(
+                &packet(PacketType::Ack, namespace, Some(id), Some(data))
+                    .with_attachments(args.attachments().to_vec()),
+            )
+        }
+    }
 }
 
-/// A packet without attachments from an encoder callback.
-pub(crate) fn control(write: impl FnOnce(&mut BytesMut)) -> EncodedPacket {
-    with_attachments(Frame::text_with(64, write), &Args::new())
+/// A packet without arguments or attachments (CONNECT, CONNECT_ERROR, DISCONNECT): `write_text`
+/// writes the default parser's text from the data; msgpack encodes the same packet.
+fn control(
+    parser: Parser,
+    kind: PacketType,
+    namespace: &str,
+    data: Option<String>,
+    write_text: impl FnOnce(&mut BytesMut, Option<&RawJson>),
+) -> EncodedPacket {
+    match parser {
+        Parser::Default => {
+            let capacity = 64 + namespace.len() + data.as_ref().map_or(0, String::len);
+            let text = Frame::text_with(capacity, |out| {
+                let data = data
+                    .as_deref()
+                    .map(|d| serde_json::from_str::<&RawJson>(d).expect("serde_json wrote it"));
+                write_text(out, data);
+            });
+            text_with_attachments(text, &Args::new())
+        }
+        Parser::Msgpack => msgpack(&packet(kind, namespace, None, data.map(Utf8Bytes::from)))
+            .expect("control packets hold JSON the encoder accepts"),
+    }
+}
+
+/// The server's CONNECT: `0[/nsp,]{"sid":...[,"pid":...]}`.
+pub(crate) fn connect(
+    parser: Parser,
+    namespace: &str,
+    sid: &str,
+    pid: Option<&str>,
+) -> EncodedPacket {
+    let data = match pid {
+        Some(pid) => serde_json::json!({ "sid": sid, "pid": pid }),
+        None => serde_json::json!({ "sid": sid }),
+    };
+    control(
+        parser,
+        PacketType::Connect,
+        namespace,
+        Some(data.to_string()),
+        |out, data| socket_io::encode_connect(out, namespace, data),
+    )
+}
+
+/// CONNECT_ERROR: `4[/nsp,]{"message":...[,"data":...]}`.
+pub(crate) fn connect_error(
+    parser: Parser,
+    namespace: &str,
+    error: &ConnectError,
+) -> EncodedPacket {
+    let object = match &error.data {
+        Some(data) => serde_json::json!({ "message": error.message, "data": data }),
+        None => serde_json::json!({ "message": error.message }),
+    };
+    let data = error.data.as_ref().map(|data| data.to_string());
+    control(
+        parser,
+        PacketType::ConnectError,
+        namespace,
+        Some(object.to_string()),
+        |out, _| {
+            let data = data
+                .as_deref()
+                .map(|d| serde_json::from_str::<&RawJson>(d).expect("serde_json wrote it"));
+            socket_io::encode_connect_error(out, namespace, &error.message, data)
+        },
+    )
+}
+
+/// DISCONNECT: `1[/nsp,]`.
+pub(crate) fn disconnect(parser: Parser, namespace: &str) -> EncodedPacket {
+    control(parser, PacketType::Disconnect, namespace, None, |out, _| {
+        socket_io::encode_disconnect(out, namespace)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Engine.IO packet text (`4` + the Socket.IO packet).
+    fn text(packet: &EncodedPacket) -> &str {
+        packet.frames[0].as_text().expect("a text frame")
+    }
+
+    #[test]
+    fn default_parser_matches_node() {
+        let error = ConnectError::new("nope").with_data(serde_json::json!({"code": 1}));
+        assert_eq!(
+            text(&connect_error(Parser::Default, "/admin", &error)),
+            r#"44/admin,{"message":"nope","data":{"code":1}}"#
+        );
+        assert_eq!(text(&disconnect(Parser::Default, "/")), "41");
+        assert_eq!(
+            text(&connect(Parser::Default, "/", "abc", None)),
+            r#"40{"sid":"abc"}"#
+        );
+        let args = Args::new().arg(&1).binary(bytes::Bytes::from_static(b"x"));
+        let packet = event(Parser::Default, "/", Some(3), "e", &args).expect("encodes");
+        assert_eq!(packet.frames.len(), 2);
+        assert_eq!(
+            text(&packet),
+            r#"451-3["e",1,{"_placeholder":true,"num":0}]"#
+        );
+    }
+
+    #[test]
+    fn msgpack_parser_round_trips_through_the_decoder() {
+        let args = Args::new()
+            .arg("a")
+            .binary(bytes::Bytes::from_static(b"\x01\x02"));
+        let packet = event(Parser::Msgpack, "/chat", Some(7), "e", &args).expect("encodes");
+        assert_eq!(packet.frames.len(), 1);
+        let bytes = packet.frames[0]
+            .as_binary()
+            .expect("one binary frame")
+            .clone();
+        let decoded =
+            oxio_protocol::msgpack::decode_bytes(&bytes, &Default::default()).expect("decodes");
+        assert_eq!(decoded.namespace.as_str(), "/chat");
+        assert_eq!(decoded.id, Some(7));
+        assert_eq!(
+            decoded.attachments,
+            [bytes::Bytes::from_static(b"\x01\x02")]
+        );
+    }
 }

@@ -14,8 +14,9 @@ use parking_lot::RwLock;
 
 use crate::broadcast::BroadcastOperator;
 use crate::client::Client;
+use crate::encode::Parser;
 use crate::error::EmitError;
-use crate::namespace::{Namespace, NamespaceInner};
+use crate::namespace::{Namespace, NamespaceInner, NamespaceOptions};
 use crate::payload::Args;
 use crate::recovery::RecoveryConfig;
 use crate::socket::Socket;
@@ -30,6 +31,7 @@ pub struct IoConfig {
     connect_timeout: Duration,
     decode_limits: DecodeLimits,
     recovery: Option<RecoveryConfig>,
+    parser: Parser,
 }
 
 impl Default for IoConfig {
@@ -39,6 +41,7 @@ impl Default for IoConfig {
             connect_timeout: Duration::from_secs(45),
             decode_limits: DecodeLimits::default(),
             recovery: None,
+            parser: Parser::Default,
         }
     }
 }
@@ -54,6 +57,13 @@ impl IoConfig {
     /// Default 45 s (Node's `connectTimeout`).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// The packet format (Node's `parser` option): [`Parser::Default`], or [`Parser::Msgpack`] for
+    /// clients using `socket.io-msgpack-parser`. Every client of the server must use the same.
+    pub fn parser(mut self, parser: Parser) -> Self {
+        self.parser = parser;
         self
     }
 
@@ -82,6 +92,24 @@ impl IoInner {
         self.config.decode_limits
     }
 
+    pub(crate) fn parser(&self) -> Parser {
+        self.config.parser
+    }
+
+    pub(crate) fn msgpack_limits(&self) -> oxio_protocol::msgpack::MsgpackLimits {
+        oxio_protocol::msgpack::MsgpackLimits {
+            max_attachments: self.config.decode_limits.max_attachments,
+            ..Default::default()
+        }
+    }
+
+    fn namespace_options(&self) -> NamespaceOptions {
+        NamespaceOptions {
+            recovery: self.config.recovery,
+            parser: self.config.parser,
+        }
+    }
+
     pub(crate) fn connect_timeout(&self) -> Duration {
         self.config.connect_timeout
     }
@@ -93,7 +121,7 @@ impl IoInner {
         self.namespaces
             .write()
             .entry(name.into())
-            .or_insert_with(|| NamespaceInner::new(name.into(), None, self.config.recovery))
+            .or_insert_with(|| NamespaceInner::new(name.into(), None, self.namespace_options()))
             .clone()
     }
 
@@ -113,8 +141,11 @@ impl IoInner {
         let child = namespaces
             .entry(name.into())
             .or_insert_with(|| {
-                let child =
-                    NamespaceInner::new(name.into(), Some(parent.clone()), self.config.recovery);
+                let child = NamespaceInner::new(
+                    name.into(),
+                    Some(parent.clone()),
+                    self.namespace_options(),
+                );
                 parent.add_child(child.clone());
                 child
             })
@@ -201,7 +232,7 @@ impl Io {
         label: &str,
         matches: impl Fn(&str) -> bool + Send + Sync + 'static,
     ) -> Namespace {
-        let parent = NamespaceInner::new_parent(label.into(), self.inner.config.recovery);
+        let parent = NamespaceInner::new_parent(label.into(), self.inner.namespace_options());
         self.inner
             .dynamic
             .write()

@@ -36,6 +36,7 @@ mod socket;
 
 pub use ack::AckSender;
 pub use broadcast::{BroadcastAckError, BroadcastAckTimeout, BroadcastOperator};
+pub use encode::Parser;
 pub use error::{AckError, ConnectError, EmitError};
 pub use handshake::Handshake;
 pub use io::{Io, IoConfig};

@@ -13,6 +13,7 @@ use oxio_cluster::{Adapter, InMemoryAdapter, Room, Target};
 use parking_lot::RwLock;
 
 use crate::broadcast::BroadcastOperator;
+use crate::encode::Parser;
 use crate::error::{ConnectError, EmitError};
 use crate::payload::Args;
 use crate::recovery::{RecoveryConfig, SessionStore};
@@ -35,27 +36,35 @@ pub(crate) struct NamespaceInner {
     on_connection: RwLock<Option<ConnectionHandler>>,
     ack_ids: AtomicU64,
     recovery: Option<SessionStore>,
+    parser: Parser,
+}
+
+/// What every namespace of a server shares from its configuration.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct NamespaceOptions {
+    pub(crate) recovery: Option<RecoveryConfig>,
+    pub(crate) parser: Parser,
 }
 
 impl NamespaceInner {
     pub(crate) fn new(
         name: Room,
         parent: Option<Arc<NamespaceInner>>,
-        recovery: Option<RecoveryConfig>,
+        options: NamespaceOptions,
     ) -> Arc<NamespaceInner> {
-        Self::build(name, parent, false, recovery)
+        Self::build(name, parent, false, options)
     }
 
     /// A dynamic namespace (the parent of the namespaces its predicate matches).
-    pub(crate) fn new_parent(name: Room, recovery: Option<RecoveryConfig>) -> Arc<NamespaceInner> {
-        Self::build(name, None, true, recovery)
+    pub(crate) fn new_parent(name: Room, options: NamespaceOptions) -> Arc<NamespaceInner> {
+        Self::build(name, None, true, options)
     }
 
     fn build(
         name: Room,
         parent: Option<Arc<NamespaceInner>>,
         is_parent: bool,
-        recovery: Option<RecoveryConfig>,
+        options: NamespaceOptions,
     ) -> Arc<NamespaceInner> {
         Arc::new(NamespaceInner {
             name,
@@ -66,7 +75,8 @@ impl NamespaceInner {
             middlewares: RwLock::default(),
             on_connection: RwLock::default(),
             ack_ids: AtomicU64::new(0),
-            recovery: recovery.map(SessionStore::new),
+            recovery: options.recovery.map(SessionStore::new),
+            parser: options.parser,
         })
     }
 
@@ -76,6 +86,11 @@ impl NamespaceInner {
 
     pub(crate) fn adapter(&self) -> &dyn Adapter<Socket> {
         &*self.adapter
+    }
+
+    /// The wire format of this server's packets.
+    pub(crate) fn parser(&self) -> Parser {
+        self.parser
     }
 
     /// The recovery tables, when connection state recovery is on.

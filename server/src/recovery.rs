@@ -201,7 +201,7 @@ mod tests {
     use crate::encode;
 
     fn packet() -> EncodedPacket {
-        encode::control(|out| out.extend_from_slice(b"2[\"x\"]"))
+        encode::disconnect(encode::Parser::Default, "/")
     }
 
     #[test]

@@ -114,6 +114,10 @@ impl Socket {
         self.inner.recovered
     }
 
+    pub(crate) fn parser(&self) -> crate::encode::Parser {
+        self.inner.namespace.parser()
+    }
+
     /// The namespace name (`/`, `/admin`, ...).
     pub fn namespace_name(&self) -> &str {
         self.inner.namespace.name()
@@ -247,7 +251,7 @@ impl Socket {
         for handler in self.inner.any_outgoing.read().iter() {
             handler(self, event, args);
         }
-        let packet = encode::event(self.namespace_name(), id, event, args)?;
+        let packet = encode::event(self.parser(), self.namespace_name(), id, event, args)?;
         if volatile {
             self.deliver(&packet, true);
             Ok(())
@@ -336,9 +340,7 @@ impl Socket {
         if close {
             self.inner.client.disconnect_all();
         } else if self.connected() {
-            let packet = encode::control(|out| {
-                oxio_protocol::socket_io::encode_disconnect(out, self.namespace_name())
-            });
+            let packet = encode::disconnect(self.parser(), self.namespace_name());
             let _ = self.send_encoded(&packet);
             self.inner.client.forget(self.namespace_name());
             self.close(DisconnectReason::ServerNamespaceDisconnect);

@@ -33,8 +33,9 @@ pub(super) const SMALL_AGAIN: usize = SMALL_MAX / 4;
 pub(super) enum Members {
     /// Sorted, no duplicates; inline up to 4 members.
     Small(SmallVec<[Slot; 4]>),
-    /// More than [`SMALL_MAX`] members at some point, still more than [`SMALL_AGAIN`].
-    Large(Dense),
+    /// More than [`SMALL_MAX`] members at some point, still more than [`SMALL_AGAIN`]. Boxed so that
+    /// the many one-member rooms (every socket's own) stay 32 bytes instead of 64.
+    Large(Box<Dense>),
 }
 
 /// A set of slots that iterates like a vector: the members in a dense `Vec` (in join order, until
@@ -89,7 +90,7 @@ impl Members {
                 };
                 v.insert(at, slot);
                 if v.len() > SMALL_MAX {
-                    let mut dense = Dense::default();
+                    let mut dense = Box::<Dense>::default();
                     v.iter().for_each(|&s| _ = dense.insert(s));
                     *self = Members::Large(dense);
                 }
@@ -212,6 +213,11 @@ mod tests {
             assert!(m.remove(s));
         }
         assert!(m.is_empty());
+    }
+
+    #[test]
+    fn one_member_rooms_stay_small() {
+        assert!(size_of::<Members>() <= 32, "{}", size_of::<Members>());
     }
 
     #[test]
