@@ -64,8 +64,15 @@ impl Payload {
 
     /// The same arguments, to emit them again (no copy: the JSON and the attachments are shared).
     pub fn to_args(&self) -> Args {
+        self.args_from(0)
+    }
+
+    /// Arguments `start..`, to emit them again without the first ones (`room(R, data)` forwarding
+    /// `data`). No copy; every attachment is kept, so placeholders anywhere in the kept arguments
+    /// still point at their bytes.
+    pub fn args_from(&self, start: usize) -> Args {
         Args {
-            raw: self.args.clone(),
+            raw: self.args.get(start..).unwrap_or_default().to_vec(),
             attachments: self.attachments.clone(),
             error: None,
         }

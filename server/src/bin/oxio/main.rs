@@ -40,7 +40,6 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let path = config_path(&options);
     let listener = match tokio::net::TcpListener::bind(options.address.as_str()).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -58,6 +57,7 @@ async fn main() -> ExitCode {
 
     let io = Io::new(config);
     relay::install(&io);
+    let path = io.engine().config().get_path();
     tracing::info!(
         cors = %describe_cors(&options),
         ping_interval_ms = options.ping_interval_ms,
@@ -94,18 +94,6 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// The path as the engine serves it (with its slashes).
-fn config_path(options: &cli::Options) -> String {
-    let mut path = options.path.clone();
-    if !path.starts_with('/') {
-        path.insert(0, '/');
-    }
-    if !path.ends_with('/') {
-        path.push('/');
-    }
-    path
 }
 
 fn describe_cors(options: &cli::Options) -> String {

@@ -1,0 +1,88 @@
+//! The server of the side-by-side benchmarks: the bench contract (`shared/bench-contract.md`) on
+//! the main namespace, path `/socket.io/`, port `PORT` (default 3000) on every interface, default
+//! ping settings, no logging per message. SIGINT or SIGTERM shut it down gracefully.
+//!
+//! `REDIS_URL` (the contract's cluster mode) is refused until oxio has a Redis adapter.
+//!
+//! `cargo run --release -p oxio-server --example bench_server`
+
+use std::process::ExitCode;
+
+use oxio_server::{Io, IoConfig};
+
+mod contract;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    if std::env::var_os("REDIS_URL").is_some_and(|url| !url.is_empty()) {
+        eprintln!(
+            "bench_server: REDIS_URL is set, but oxio cannot cluster through Redis yet; \
+             unset REDIS_URL to run a single in-memory server"
+        );
+        return ExitCode::from(2);
+    }
+    let port = match std::env::var("PORT") {
+        Err(_) => 3000,
+        Ok(port) => match port.parse::<u16>() {
+            Ok(port) => port,
+            Err(_) => {
+                eprintln!("bench_server: PORT must be a port number, not {port:?}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let filter = tracing_subscriber::EnvFilter::builder()
+        .with_default_directive(tracing::Level::WARN.into())
+        .from_env_lossy();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+
+    // Like Node's `listen(PORT)`: every interface, IPv6 and IPv4 when the host has IPv6.
+    let listener = match tokio::net::TcpListener::bind(("::", port)).await {
+        Ok(listener) => listener,
+        Err(_) => match tokio::net::TcpListener::bind(("0.0.0.0", port)).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                eprintln!("bench_server: cannot listen on port {port}: {error}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let io = Io::new(IoConfig::default());
+    contract::install(&io);
+    let address = listener
+        .local_addr()
+        .map_or_else(|_| "?".into(), |a| a.to_string());
+    println!(
+        "bench_server (oxio) on http://{address}/socket.io/ (pid {})",
+        std::process::id()
+    );
+
+    let server = io.clone();
+    let serving = tokio::spawn(async move { server.serve(listener).await });
+    shutdown_signal().await;
+    io.shutdown().await;
+    match serving.await {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(error)) => {
+            eprintln!("bench_server: {error}");
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("bench_server: the server task failed: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Waits for SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+}
