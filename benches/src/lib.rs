@@ -1,1 +1,3 @@
 //! Benchmarks and load tools for oxio; see `benches/`.
+
+pub mod loadgen;

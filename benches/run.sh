@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# The side-by-side benchmark, in one command (see shared/bench-contract.md):
+#
+#   benches/run.sh                 # every server x every scenario, RUNS=3 runs each
+#   QUICK=1 benches/run.sh         # CI smoke: oxio only, every scenario briefly (~15 s); fails on a FAILED result
+#   SERVERS="calibration node" SCENARIOS="fanout-50k echo" RUNS=1 benches/run.sh
+#
+# Builds everything in release, installs the Node packages (npm ci in benches/node), then for each run,
+# scenario and server: starts a fresh server pinned to core $SERVER_CORE, runs the load generator pinned
+# to core $LOADGEN_CORE, and keeps its JSON result. Runs are interleaved (run 1 of every server, then
+# run 2, ...) so that drift on a shared machine hits every server alike. Writes benches/results/latest.md
+# (medians, ratios to Node and to the calibration server) and benches/results/latest.png.
+#
+# Environment: RUNS (3), SERVERS ("calibration oxio socketioxide node"), SCENARIOS ("fanout-50k fanout-cap
+# rooms echo connect cluster cluster-rooms"), SERVER_CORE (0), LOADGEN_CORE (1), POLLING_SHARE (0: share
+# of receivers on long-polling for the servers that have it), LOADGEN_ARGS (extra load generator options),
+# QUICK (0), BASE_PORT (3300). The cluster scenarios need redis-server (apt-get install redis-server) and
+# run for node and oxio only.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+QUICK=${QUICK:-0}
+if [[ $QUICK == 1 ]]; then
+    RUNS=${RUNS:-1}
+    SERVERS=${SERVERS:-oxio}
+    SCENARIOS=${SCENARIOS:-fanout-50k fanout-cap rooms echo connect}
+    QUICK_FLAG=--quick
+else
+    RUNS=${RUNS:-3}
+    SERVERS=${SERVERS:-calibration oxio socketioxide node}
+    SCENARIOS=${SCENARIOS:-fanout-50k fanout-cap rooms echo connect cluster cluster-rooms}
+    QUICK_FLAG=
+fi
+SERVER_CORE=${SERVER_CORE:-0}
+LOADGEN_CORE=${LOADGEN_CORE:-1}
+POLLING_SHARE=${POLLING_SHARE:-0}
+BASE_PORT=${BASE_PORT:-3300}
+RESULTS=$ROOT/benches/results
+RAW=$RESULTS/raw/$(date +%Y%m%d-%H%M%S)
+mkdir -p "$RAW"
+
+log() { echo "== $*" >&2; }
+
+# Thousands of sockets on both sides.
+ulimit -n "$(ulimit -Hn)"
+
+log "building (release)"
+cargo build --release -q -p oxio-benches --bins
+LOADGEN=$ROOT/target/release/loadgen
+
+declare -A BINARY
+BINARY[calibration]=$ROOT/target/release/calibration
+AVAILABLE=()
+for server in $SERVERS; do
+    case $server in
+    calibration) AVAILABLE+=(calibration) ;;
+    oxio)
+        if [[ ! -e server/examples/bench_server.rs && ! -e server/examples/bench_server/main.rs ]]; then
+            log "skipping oxio: the bench_server example of oxio-server is not there yet"
+        elif cargo build --release -q -p oxio-server --example bench_server; then
+            BINARY[oxio]=$ROOT/target/release/examples/bench_server
+            AVAILABLE+=(oxio)
+        else
+            log "skipping oxio: its bench_server example does not build"
+        fi
+        ;;
+    socketioxide)
+        cargo build --release -q --manifest-path benches/peers/socketioxide/Cargo.toml
+        BINARY[socketioxide]=$ROOT/benches/peers/socketioxide/target/release/socketioxide-bench-server
+        AVAILABLE+=(socketioxide)
+        ;;
+    node)
+        (cd benches/node && npm ci --no-audit --no-fund --loglevel=error >&2)
+        AVAILABLE+=(node)
+        ;;
+    *) log "unknown server $server" && exit 2 ;;
+    esac
+done
+if [[ ${#AVAILABLE[@]} == 0 ]]; then
+    log "no server to measure"
+    exit 0
+fi
+
+# What each server implements of the contract (the calibration server has no rooms; clustering needs
+# redis-server and a server in CLUSTER_SERVERS).
+CLUSTER_SERVERS=" ${CLUSTER_SERVERS:-node oxio} "
+supports() { # server scenario
+    case $1:$2 in
+    calibration:rooms) return 1 ;;
+    *:cluster*)
+        [[ $CLUSTER_SERVERS == *" $1 "* ]] || return 1
+        command -v redis-server > /dev/null || { log "skipping $2 for $1: no redis-server"; return 1; }
+        ;;
+    esac
+}
+
+# Waits until something listens on port $1, or process $2 has exited (then fails).
+wait_listening() {
+    for _ in $(seq 1 200); do
+        kill -0 "$2" 2> /dev/null || return 1
+        (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# Starts server $1 on port $2 (REDIS_URL from the environment, if set), pinned; its pid goes to LAST_PID.
+start_server() {
+    local name=$1 port=$2 logfile=$3
+    if [[ $name == node ]]; then
+        PORT=$port taskset -c "$SERVER_CORE" node benches/node/server.mjs 2>> "$logfile" > /dev/null &
+    else
+        PORT=$port taskset -c "$SERVER_CORE" "${BINARY[$name]}" 2>> "$logfile" > /dev/null &
+    fi
+    LAST_PID=$!
+}
+
+stop() { # pids...
+    for pid in "$@"; do kill "$pid" 2> /dev/null || true; done
+    for pid in "$@"; do wait "$pid" 2> /dev/null || true; done
+}
+
+read -r load _ < /proc/loadavg
+if awk "BEGIN { exit !($load > 0.5) }"; then
+    log "warning: load average $load before starting: other work on this machine will skew the numbers"
+fi
+
+FAILED=0
+for run in $(seq 1 "$RUNS"); do
+    for scenario in $SCENARIOS; do
+        index=0
+        for server in "${AVAILABLE[@]}"; do
+            index=$((index + 1))
+            supports "$server" "$scenario" || continue
+            # A port per server and run: the load generator's TIME_WAIT sockets never collide.
+            port=$((BASE_PORT + (run % 10) * 20 + index))
+            name=${server}__${scenario}__${run}
+            out=$RAW/$name.json
+            logfile=$RAW/$name.log
+            log "run $run/$RUNS: $scenario on $server (port $port)"
+            args=("$scenario" --url "http://127.0.0.1:$port" --label "$server" $QUICK_FLAG)
+            if [[ $server != calibration ]]; then args+=(--polling-share "$POLLING_SHARE"); fi
+            pids=()
+            if [[ $scenario == cluster* ]]; then
+                redis_port=$((port + 10))
+                taskset -c "$SERVER_CORE" redis-server --port "$redis_port" --bind 127.0.0.1 --save "" \
+                    --appendonly no > /dev/null 2>> "$logfile" &
+                pids+=($!)
+                sleep 0.3
+                export REDIS_URL=redis://127.0.0.1:$redis_port
+                start_server "$server" "$port" "$logfile"
+                a=$LAST_PID
+                start_server "$server" "$((port + 500))" "$logfile"
+                b=$LAST_PID
+                unset REDIS_URL
+                pids+=("$a" "$b")
+                args+=(--url-b "http://127.0.0.1:$((port + 500))" --server-pid "$b" --server-pid-a "$a")
+            else
+                start_server "$server" "$port" "$logfile"
+                pids+=("$LAST_PID")
+                args+=(--server-pid "$LAST_PID")
+            fi
+            ready=1
+            if [[ $scenario == cluster* ]]; then
+                wait_listening "$port" "$a" && wait_listening "$((port + 500))" "$b" || ready=0
+            else
+                wait_listening "$port" "${pids[0]}" || ready=0
+            fi
+            # shellcheck disable=SC2086
+            if [[ $ready == 0 ]]; then
+                log "$server did not start: see $logfile"
+                echo '{"status":"FAILED","scenario":"'"$scenario"'","label":"'"$server"'","error":"server did not start"}' > "$out"
+            elif ! taskset -c "$LOADGEN_CORE" "$LOADGEN" "${args[@]}" ${LOADGEN_ARGS:-} > "$out" 2>> "$logfile"; then
+                log "load generator failed: see $logfile"
+                echo '{"status":"FAILED","scenario":"'"$scenario"'","label":"'"$server"'"}' > "$out"
+            fi
+            if grep -q '"status":"FAILED"' "$out"; then FAILED=$((FAILED + 1)); fi
+            stop "${pids[@]}"
+            tail -n 1 "$out" | cut -c 1-300 >&2
+        done
+    done
+done
+
+log "report"
+mkdir -p "$RESULTS"
+python3 benches/report.py "$RAW" "$RESULTS/latest.md" "$RESULTS/latest.png"
+echo "results: $RESULTS/latest.md (raw: $RAW)"
+if [[ $QUICK == 1 && $FAILED -gt 0 ]]; then
+    log "$FAILED failed result(s)"
+    exit 1
+fi

@@ -1,0 +1,219 @@
+//! The load generator behind `src/bin/loadgen.rs`: Engine.IO v4 + Socket.IO v5 clients over a minimal
+//! websocket client (and HTTP long-polling), all on one thread, driving the scenarios of the bench contract
+//! (`shared/bench-contract.md`).
+//!
+//! Everything runs on a current-thread runtime in one `LocalSet`: the contract pins the load generator to
+//! one core, so shared state is `Cell`/`RefCell` in one [`Shared`], with no atomics or locks on the
+//! receive path. Latency is receipt time minus the `t` stamped into the payload by the publisher, both on
+//! this process's clock (µs since [`Shared`] was made).
+
+pub mod client;
+pub mod histogram;
+pub mod options;
+pub mod polling;
+pub mod procstat;
+pub mod scenarios;
+pub mod ws;
+
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use histogram::Histogram;
+
+/// The 64 bytes of padding in every payload.
+pub const PAD: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/// Where a client connects: a resolved loopback address, the Host header and the Socket.IO path.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The resolved address (always loopback).
+    pub addr: SocketAddr,
+    /// `host:port` as given, for the Host header.
+    pub host: String,
+    /// The Engine.IO path, `/socket.io/` unless the URL has one.
+    pub path: String,
+}
+
+impl Target {
+    /// Parses `http://host:port[/path/]` (or `ws://`, or bare `host:port`) and resolves it; refuses any
+    /// address outside the loopback range: this tool only ever loads servers on this machine.
+    pub async fn resolve(url: &str) -> io::Result<Target> {
+        let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+        let (host, path) = match rest.split_once('/') {
+            Some((host, path)) if !path.trim_matches('/').is_empty() => {
+                (host, format!("/{}/", path.trim_matches('/')))
+            }
+            Some((host, _)) => (host, "/socket.io/".to_owned()),
+            None => (rest, "/socket.io/".to_owned()),
+        };
+        let addr = tokio::net::lookup_host(host)
+            .await?
+            .find(|a| a.ip().is_loopback())
+            .ok_or_else(|| io::Error::other(format!("{host} is not a loopback address")))?;
+        Ok(Target {
+            addr,
+            host: host.to_owned(),
+            path,
+        })
+    }
+}
+
+/// State shared by every client task and the scenario driver (single-threaded).
+#[derive(Debug)]
+pub struct Shared {
+    clock: Instant,
+    /// The measured window `[start, end)` in µs; payloads stamped inside it are counted.
+    pub window: Cell<(u64, u64)>,
+    /// Latencies (µs) of counted deliveries or round trips.
+    pub histogram: RefCell<Histogram>,
+    /// Deliveries (or round trips) counted in the window.
+    pub received: Cell<u64>,
+    /// Deliveries (or round trips) owed for what was sent in the window.
+    pub expected: Cell<u64>,
+    /// Clients whose Socket.IO connect completed.
+    pub connected: Cell<usize>,
+    /// Clients that failed before connecting.
+    pub failed: Cell<usize>,
+    /// Clients that lost their connection after connecting.
+    pub dropped: Cell<usize>,
+    /// The first error seen, for the report.
+    pub first_error: RefCell<Option<String>>,
+    /// The publisher's rate in publishes per second (0: paused).
+    pub rate: Cell<f64>,
+    /// Bumped on every rate change, so the publisher restarts its schedule.
+    pub rate_epoch: Cell<u64>,
+    /// Echo clients keep sending while this is set.
+    pub echo_running: Cell<bool>,
+    /// Echoes sent and not yet answered.
+    pub in_flight: Cell<u64>,
+    /// Acks received by idle clients after the trigger (connect scenario).
+    pub echo_answered: Cell<u64>,
+    /// Counting clients connected per room (index 0 when there are no rooms).
+    pub room_sizes: RefCell<Vec<u64>>,
+    /// Idle clients send one echo each time this changes.
+    pub trigger: tokio::sync::watch::Sender<u64>,
+}
+
+impl Shared {
+    /// Fresh state with `rooms` rooms (0: none); the clock starts now.
+    pub fn new(rooms: usize) -> Self {
+        Self {
+            clock: Instant::now(),
+            window: Cell::new((u64::MAX, u64::MAX)),
+            histogram: RefCell::new(Histogram::default()),
+            received: Cell::new(0),
+            expected: Cell::new(0),
+            connected: Cell::new(0),
+            failed: Cell::new(0),
+            dropped: Cell::new(0),
+            first_error: RefCell::new(None),
+            rate: Cell::new(0.0),
+            rate_epoch: Cell::new(0),
+            echo_running: Cell::new(false),
+            in_flight: Cell::new(0),
+            echo_answered: Cell::new(0),
+            room_sizes: RefCell::new(vec![0; rooms.max(1)]),
+            trigger: tokio::sync::watch::channel(0).0,
+        }
+    }
+
+    /// µs since the load generator started.
+    #[inline]
+    pub fn now_us(&self) -> u64 {
+        self.clock.elapsed().as_micros() as u64
+    }
+
+    /// Whether a payload stamped `t` belongs to the measured window.
+    #[inline]
+    pub fn in_window(&self, t: u64) -> bool {
+        let (start, end) = self.window.get();
+        t >= start && t < end
+    }
+
+    /// Counts one delivery of a payload stamped `t` received at `now`, if it is in the window.
+    #[inline]
+    pub fn record(&self, t: u64, now: u64) {
+        if self.in_window(t) {
+            self.histogram.borrow_mut().record(now.saturating_sub(t));
+            self.received.set(self.received.get() + 1);
+        }
+    }
+
+    /// Opens a new measured window of `duration_us` from now, forgetting the previous one.
+    pub fn start_window(&self, duration_us: u64) {
+        self.histogram.borrow_mut().clear();
+        self.received.set(0);
+        self.expected.set(0);
+        let now = self.now_us();
+        self.window.set((now, now + duration_us));
+    }
+
+    /// Sets the publisher's rate (publishes per second).
+    pub fn set_rate(&self, rate: f64) {
+        self.rate.set(rate);
+        self.rate_epoch.set(self.rate_epoch.get() + 1);
+    }
+
+    /// Notes an error (the first one is kept for the report).
+    pub fn note_error(&self, error: &io::Error) {
+        let mut first = self.first_error.borrow_mut();
+        if first.is_none() {
+            *first = Some(error.to_string());
+        }
+    }
+}
+
+/// Appends `{"t":<t>,"p":"<64 bytes>"}`.
+pub fn push_payload(out: &mut Vec<u8>, t: u64) {
+    use std::io::Write;
+    let _ = write!(out, "{{\"t\":{t},\"p\":\"{PAD}\"}}");
+}
+
+/// The `t` of the first payload in a packet.
+#[inline]
+pub fn find_t(packet: &[u8]) -> Option<u64> {
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"t\":"));
+    let at = FINDER.find(packet)? + 4;
+    let digits = &packet[at..];
+    let len = digits.iter().take_while(|b| b.is_ascii_digit()).count();
+    if len == 0 || len > 19 {
+        return None;
+    }
+    Some(
+        digits[..len]
+            .iter()
+            .fold(0u64, |n, d| n * 10 + u64::from(d - b'0')),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_round_trip() {
+        let mut out = b"42[\"msg\",".to_vec();
+        push_payload(&mut out, 123_456);
+        out.push(b']');
+        assert_eq!(find_t(&out), Some(123_456));
+        assert_eq!(find_t(b"42[\"msg\",{}]"), None);
+    }
+
+    #[tokio::test]
+    async fn targets() {
+        let t = Target::resolve("http://127.0.0.1:3000").await.unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.path.as_str()),
+            ("127.0.0.1:3000", "/socket.io/")
+        );
+        let t = Target::resolve("ws://localhost:3001/engine.io/")
+            .await
+            .unwrap();
+        assert_eq!(t.path, "/engine.io/");
+        assert!(t.addr.ip().is_loopback());
+        assert!(Target::resolve("10.0.0.1:80").await.is_err());
+    }
+}

@@ -1,0 +1,102 @@
+//! What the load generator reads from `/proc`: CPU time and resident memory of a process.
+
+use std::time::Instant;
+
+/// utime + stime of `pid` (or of this process for `None`) in seconds, all threads included.
+pub fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
+    let path = match pid {
+        Some(pid) => format!("/proc/{pid}/stat"),
+        None => "/proc/self/stat".to_owned(),
+    };
+    let stat = std::fs::read_to_string(path).ok()?;
+    // The command name (field 2) may contain spaces: count fields from the last ')'.
+    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / rustix::param::clock_ticks_per_second() as f64)
+}
+
+/// The resident set size of `pid` in KiB.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Raises the soft open-file limit to the hard limit; returns the new soft limit.
+pub fn raise_nofile_limit() -> Option<u64> {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    limit.current = limit.maximum;
+    setrlimit(Resource::Nofile, limit).ok()?;
+    getrlimit(Resource::Nofile).current
+}
+
+/// A CPU and wall-clock snapshot of the server and of the load generator.
+#[derive(Debug, Clone, Copy)]
+pub struct Snapshot {
+    at: Instant,
+    server: Option<f64>,
+    own: Option<f64>,
+}
+
+/// CPU use between two snapshots.
+#[derive(Debug, Clone, Copy)]
+pub struct Usage {
+    /// Wall-clock seconds.
+    pub wall: f64,
+    /// Server CPU seconds, when a server pid was given and readable.
+    pub server: Option<f64>,
+    /// Load generator CPU seconds.
+    pub own: Option<f64>,
+}
+
+impl Snapshot {
+    /// Takes a snapshot now.
+    pub fn take(server_pid: Option<u32>) -> Self {
+        Self {
+            at: Instant::now(),
+            server: server_pid.and_then(|pid| cpu_seconds(Some(pid))),
+            own: cpu_seconds(None),
+        }
+    }
+
+    /// What was used since `self`, up to `later`.
+    pub fn until(&self, later: &Snapshot) -> Usage {
+        let delta = |a: Option<f64>, b: Option<f64>| Some(b? - a?);
+        Usage {
+            wall: later.at.duration_since(self.at).as_secs_f64(),
+            server: delta(self.server, later.server),
+            own: delta(self.own, later.own),
+        }
+    }
+}
+
+impl Usage {
+    /// The share of one core the load generator used.
+    pub fn own_share(&self) -> Option<f64> {
+        Some(self.own? / self.wall.max(1e-9))
+    }
+
+    /// The share of one core the server used.
+    pub fn server_share(&self) -> Option<f64> {
+        Some(self.server? / self.wall.max(1e-9))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_own_process() {
+        let before = cpu_seconds(None).expect("own stat");
+        let mut x = 0u64;
+        for i in 0..50_000_000u64 {
+            x = x.wrapping_mul(31).wrapping_add(i);
+        }
+        std::hint::black_box(x);
+        assert!(cpu_seconds(None).unwrap() >= before);
+        assert!(rss_kib(std::process::id()).unwrap() > 0);
+    }
+}

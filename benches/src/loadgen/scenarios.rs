@@ -1,0 +1,382 @@
+//! The scenarios: connect the clients, run measured windows, turn the counts into one JSON result.
+
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+use tokio::time::sleep;
+
+use super::client::{self, Role, Spec};
+use super::options::Options;
+use super::procstat::{Snapshot, Usage, rss_kib};
+use super::{Shared, Target, polling};
+
+/// Load generator CPU share above which a result is marked SATURATED.
+pub const SATURATION: f64 = 0.9;
+
+/// Runs the scenario `o` names; the result is the JSON object the driver collects.
+pub async fn run(o: &Options) -> Result<Value, String> {
+    let target = Rc::new(resolve(&o.url, o.wait_secs).await?);
+    let target_b = match &o.url_b {
+        Some(url) => Some(Rc::new(resolve(url, o.wait_secs).await?)),
+        None => None,
+    };
+    let shared = Rc::new(Shared::new(o.rooms));
+    let mut run = Run {
+        o,
+        shared,
+        permits: Arc::new(Semaphore::new(o.concurrency.max(1))),
+        rss_before: o.server_pid.and_then(rss_kib),
+        result: json!({
+            "scenario": o.scenario, "label": o.label, "url": o.url, "url_b": o.url_b,
+            "clients": o.clients, "rooms": o.rooms,
+        }),
+    };
+    match o.scenario.as_str() {
+        "echo" => run.echo(&target).await,
+        "connect" => run.connect(&target).await,
+        "fanout-cap" => run.fanout(&target, None, true).await,
+        _ => run.fanout(&target, target_b.as_ref(), false).await,
+    }
+    run.finish();
+    Ok(run.result)
+}
+
+async fn resolve(url: &str, wait_secs: f64) -> Result<Target, String> {
+    let target = Target::resolve(url)
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    let deadline = Instant::now() + Duration::from_secs_f64(wait_secs);
+    while tokio::net::TcpStream::connect(target.addr).await.is_err() {
+        if Instant::now() > deadline {
+            return Err(format!("{url}: nothing listens there"));
+        }
+        sleep(Duration::from_millis(50)).await;
+    }
+    Ok(target)
+}
+
+struct Run<'a> {
+    o: &'a Options,
+    shared: Rc<Shared>,
+    permits: Arc<Semaphore>,
+    rss_before: Option<u64>,
+    result: Value,
+}
+
+fn progress(o: &Options, message: std::fmt::Arguments<'_>) {
+    eprintln!("[{} {}] {message}", o.label, o.scenario);
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let scale = 10f64.powi(digits);
+    (x * scale).round() / scale
+}
+
+impl Run<'_> {
+    fn set(&mut self, key: &str, value: Value) {
+        self.result[key] = value;
+    }
+
+    /// Spawns the clients (`polling` marks long-polling ones) and waits until all connected or failed.
+    /// Returns the seconds it took.
+    async fn connect_all(&mut self, specs: Vec<(Spec, bool)>) -> f64 {
+        let (o, shared) = (self.o, self.shared.clone());
+        let total = specs.len() + shared.connected.get() + shared.failed.get();
+        let started = Instant::now();
+        let mut last = Instant::now();
+        for (spec, on_polling) in specs {
+            let permit = self.permits.clone().acquire_owned().await.expect("open");
+            let shared = shared.clone();
+            if on_polling {
+                tokio::task::spawn_local(polling::run(spec, shared, permit));
+            } else {
+                tokio::task::spawn_local(client::run(spec, shared, permit));
+            }
+            if last.elapsed() > Duration::from_secs(1) {
+                last = Instant::now();
+                let connected = self.shared.connected.get();
+                progress(o, format_args!("connecting: {connected}/{total}"));
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(30 + total as u64 / 200);
+        while shared.connected.get() + shared.failed.get() < total && Instant::now() < deadline {
+            sleep(Duration::from_millis(5)).await;
+            if last.elapsed() > Duration::from_secs(1) {
+                last = Instant::now();
+                progress(
+                    o,
+                    format_args!("connecting: {}/{total}", shared.connected.get()),
+                );
+            }
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let (connected, failed) = (shared.connected.get(), shared.failed.get());
+        progress(
+            o,
+            format_args!("{connected} connected, {failed} failed in {elapsed:.2} s"),
+        );
+        elapsed
+    }
+
+    /// Records the server's RSS now that the clients are connected; `elsewhere` of them are not on the
+    /// measured server (the cluster publisher, on A).
+    async fn note_rss(&mut self, elsewhere: usize) {
+        sleep(Duration::from_millis(500)).await;
+        let Some(pid) = self.o.server_pid else { return };
+        let after = rss_kib(pid);
+        let connected = self.shared.connected.get().saturating_sub(elsewhere).max(1);
+        self.set("server_rss_kib_before", json!(self.rss_before));
+        self.set("server_rss_kib_after", json!(after));
+        if let (Some(before), Some(after)) = (self.rss_before, after) {
+            let per = after.saturating_sub(before) as f64 * 1024.0 / connected as f64;
+            self.set("server_rss_bytes_per_connection", json!(per.round()));
+        }
+    }
+
+    /// fanout-50k, fanout-cap, rooms and cluster: receivers (on B when there is a B), one publisher.
+    async fn fanout(&mut self, target: &Rc<Target>, b: Option<&Rc<Target>>, cap: bool) {
+        let o = self.o;
+        let rooms = o.rooms;
+        let receivers_at = b.unwrap_or(target);
+        // Outside the cluster the publisher is client 0 and counts its own deliveries.
+        let own = usize::from(b.is_none());
+        let mut specs = Vec::new();
+        let mut polling_clients = 0;
+        for i in own..o.clients {
+            let on_polling = (((i + 1) as f64 * o.polling_share).floor()
+                > (i as f64 * o.polling_share).floor())
+                && i > 0;
+            polling_clients += usize::from(on_polling);
+            let spec = spec(receivers_at, Role::Receiver, i, rooms, true);
+            specs.push((spec, on_polling));
+        }
+        specs.push((spec(target, Role::Publisher, 0, rooms, own == 1), false));
+        self.set("polling_clients", json!(polling_clients));
+        self.connect_all(specs).await;
+        self.note_rss(1 - own).await;
+        if self.shared.connected.get() == 0 {
+            return;
+        }
+        let mut rate = o.rate;
+        let mut steps = Vec::new();
+        let mut best: Option<Value> = None;
+        loop {
+            let step = self.broadcast_step(rate).await;
+            let p99_ms = step["latency_us"]["p99"].as_f64().unwrap_or(f64::MAX) / 1000.0;
+            let loss = step["loss"].as_f64().unwrap_or(1.0);
+            let held = loss < o.loss_limit && p99_ms < o.p99_limit_ms && step["deliveries"] != 0;
+            let saturated = step["saturated"] == true;
+            if held {
+                best = Some(step.clone());
+            }
+            steps.push(step);
+            if !cap || !held || saturated || rate * o.step > o.max_rate {
+                break;
+            }
+            rate *= o.step;
+            sleep(Duration::from_millis(500)).await;
+        }
+        if cap {
+            let held_rate = best
+                .as_ref()
+                .map_or(json!(0), |s| s["deliveries_per_s"].clone());
+            self.set("held_deliveries_per_s", held_rate);
+            self.set("steps", json!(steps));
+            let saturated = steps.iter().any(|s| s["saturated"] == true);
+            self.merge(best.unwrap_or_else(|| steps[0].clone()));
+            self.set("saturated", json!(saturated));
+        } else {
+            self.merge(steps.pop().expect("one step"));
+        }
+    }
+
+    fn merge(&mut self, step: Value) {
+        if let Value::Object(fields) = step {
+            for (k, v) in fields {
+                self.result[k.as_str()] = v;
+            }
+        }
+    }
+
+    /// One measured window at `rate` publishes/s after the warm-up; the publisher pauses after it.
+    async fn broadcast_step(&mut self, rate: f64) -> Value {
+        let (o, shared) = (self.o, self.shared.clone());
+        let recipients: u64 =
+            shared.room_sizes.borrow().iter().sum::<u64>() / o.rooms.max(1) as u64;
+        let target = rate * recipients as f64;
+        progress(
+            o,
+            format_args!("rate {rate:.0}/s x {recipients} recipients = {target:.0} deliveries/s"),
+        );
+        shared.set_rate(rate);
+        sleep(Duration::from_secs_f64(o.warmup)).await;
+        let (window, first, mid, end) = self.window(|s| s.set_rate(0.0)).await;
+        let mut step = self.measure(window, first.until(&mid), first.until(&end));
+        step["target_deliveries_per_s"] = json!(target.round());
+        step["publish_rate"] = json!(rate);
+        progress(o, format_args!("{step}"));
+        step
+    }
+
+    /// Opens the window, waits it out, calls `stop`, drains until everything owed arrived (or the drain
+    /// limit); returns the window's length and snapshots at its start, end and after the drain.
+    async fn window(&mut self, stop: impl FnOnce(&Shared)) -> (f64, Snapshot, Snapshot, Snapshot) {
+        let (o, shared) = (self.o, self.shared.clone());
+        let pid = o.server_pid;
+        shared.start_window((o.duration * 1e6) as u64);
+        let first = Snapshot::take(pid);
+        let a_first = o.server_pid_a.map(|a| Snapshot::take(Some(a)));
+        sleep(Duration::from_secs_f64(o.duration)).await;
+        let mid = Snapshot::take(pid);
+        stop(&shared);
+        let deadline = Instant::now() + Duration::from_secs_f64(o.drain);
+        while shared.received.get() < shared.expected.get() && Instant::now() < deadline {
+            sleep(Duration::from_millis(2)).await;
+        }
+        let end = Snapshot::take(pid);
+        if let Some(a_first) = a_first {
+            let usage = a_first.until(&Snapshot::take(o.server_pid_a));
+            self.set("server_a_cpu_s", json!(usage.server.map(|s| round(s, 3))));
+        }
+        (o.duration, first, mid, end)
+    }
+
+    /// The numbers of one window: `own` spans the window, `server` the window and the drain.
+    fn measure(&self, window: f64, own: Usage, server: Usage) -> Value {
+        let shared = &self.shared;
+        let (received, expected) = (shared.received.get(), shared.expected.get());
+        let loss = if expected == 0 {
+            0.0
+        } else {
+            1.0 - received.min(expected) as f64 / expected as f64
+        };
+        let histogram = shared.histogram.borrow();
+        let own_share = own.own_share();
+        let per_delivery = server
+            .server
+            .filter(|_| received > 0)
+            .map(|s| round(s * 1e6 / received as f64, 2));
+        json!({
+            "deliveries": received,
+            "expected": expected,
+            "loss": round(loss, 6),
+            "deliveries_per_s": (received as f64 / window).round(),
+            "latency_us": {
+                "p50": histogram.quantile(0.5), "p90": histogram.quantile(0.9),
+                "p99": histogram.quantile(0.99), "max": histogram.max(),
+            },
+            "server_cpu_s": server.server.map(|s| round(s, 3)),
+            "server_cpu_us_per_delivery": per_delivery,
+            "server_cpu_share": server.server_share().map(|s| round(s, 3)),
+            "loadgen_cpu_share": own_share.map(|s| round(s, 3)),
+            "saturated": own_share.is_some_and(|s| s > SATURATION),
+        })
+    }
+
+    /// echo: closed-loop emits with ack; a delivery here is one round trip.
+    async fn echo(&mut self, target: &Rc<Target>) {
+        let o = self.o;
+        self.shared.echo_running.set(true);
+        let specs = (0..o.clients)
+            .map(|i| (spec(target, Role::Echo, i, 0, true), false))
+            .collect();
+        self.connect_all(specs).await;
+        self.note_rss(0).await;
+        sleep(Duration::from_secs_f64(o.warmup)).await;
+        let shared = self.shared.clone();
+        let (window, first, mid, _) = self.window(|s| s.echo_running.set(false)).await;
+        // Stragglers: wait for answers to echoes sent before the stop.
+        let deadline = Instant::now() + Duration::from_secs_f64(o.drain);
+        while shared.in_flight.get() > 0 && Instant::now() < deadline {
+            sleep(Duration::from_millis(2)).await;
+        }
+        let end = Snapshot::take(o.server_pid);
+        let step = self.measure(window, first.until(&mid), first.until(&end));
+        progress(o, format_args!("{step}"));
+        self.merge(step);
+        let rtt = self.result["deliveries_per_s"].clone();
+        let cpu = self.result["server_cpu_us_per_delivery"].clone();
+        self.set("round_trips_per_s", rtt);
+        self.set("server_cpu_us_per_round_trip", cpu);
+    }
+
+    /// connect: N idle connections as fast as they go, then one echo each.
+    async fn connect(&mut self, target: &Rc<Target>) {
+        let o = self.o;
+        let shared = self.shared.clone();
+        let specs = (0..o.clients)
+            .map(|i| (spec(target, Role::Idle, i, 0, false), false))
+            .collect();
+        let first = Snapshot::take(o.server_pid);
+        let elapsed = self.connect_all(specs).await;
+        let usage = first.until(&Snapshot::take(o.server_pid));
+        let connected = shared.connected.get();
+        self.note_rss(0).await;
+        let per_connect = usage
+            .server
+            .filter(|_| connected > 0)
+            .map(|s| round(s * 1e6 / connected as f64, 1));
+        let own_share = usage.own_share();
+        self.set("connected", json!(connected));
+        self.set(
+            "connects_per_s",
+            json!((connected as f64 / elapsed).round()),
+        );
+        self.set("server_cpu_us_per_connect", json!(per_connect));
+        self.set("loadgen_cpu_share", json!(own_share.map(|s| round(s, 3))));
+        self.set(
+            "saturated",
+            json!(own_share.is_some_and(|s| s > SATURATION)),
+        );
+        // Every connection must still answer.
+        shared.trigger.send_modify(|n| *n += 1);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while (shared.echo_answered.get() as usize) < connected && Instant::now() < deadline {
+            sleep(Duration::from_millis(5)).await;
+        }
+        self.set("echo_answered", json!(shared.echo_answered.get()));
+        progress(
+            o,
+            format_args!(
+                "{connected} connects in {elapsed:.2} s, {} answered the echo",
+                shared.echo_answered.get()
+            ),
+        );
+    }
+
+    /// Fields every result has, and the status.
+    fn finish(&mut self) {
+        let shared = &self.shared;
+        let connected = shared.connected.get();
+        self.result["connected"] = json!(connected);
+        self.result["connect_failed"] = json!(shared.failed.get());
+        self.result["dropped"] = json!(shared.dropped.get());
+        self.result["first_error"] = json!(shared.first_error.borrow().clone());
+        let failed = connected == 0
+            || (self.o.scenario == "connect"
+                && (shared.echo_answered.get() as usize) < self.o.clients)
+            || (self.o.scenario != "connect" && self.result["deliveries"] == 0);
+        let status = if failed {
+            "FAILED"
+        } else if self.result["saturated"] == true {
+            "SATURATED"
+        } else {
+            "OK"
+        };
+        self.result["status"] = json!(status);
+    }
+}
+
+fn spec(target: &Rc<Target>, role: Role, i: usize, rooms: usize, counts: bool) -> Spec {
+    Spec {
+        target: target.clone(),
+        role,
+        room: (rooms > 0).then_some(i % rooms.max(1)),
+        rooms: if role == Role::Publisher { rooms } else { 0 },
+        counts,
+        seed: (i as u32).wrapping_mul(2_654_435_761).wrapping_add(1),
+    }
+}
