@@ -67,22 +67,25 @@ impl Client {
     }
 
     pub(crate) fn on_message(self: &Arc<Self>, message: Message) {
-        let handled = match (self.io.parser(), message) {
-            (Parser::Default, Message::Text(text)) => {
-                self.decoded(self.reassembly.lock().push_text(text))
+        // Decode first, then handle: the reassembly lock must be released before handlers run
+        // (a handler that closes the connection ends in `on_close`, which takes it again).
+        let handled = match self.io.parser() {
+            Parser::Default => {
+                let decoded = match message {
+                    Message::Text(text) => self.reassembly.lock().push_text(text),
+                    Message::Binary(bytes) => self.reassembly.lock().push_binary(bytes),
+                };
+                self.decoded(decoded)
             }
-            (Parser::Default, Message::Binary(bytes)) => {
-                self.decoded(self.reassembly.lock().push_binary(bytes))
-            }
-            (Parser::Msgpack, Message::Binary(bytes)) => {
-                match oxio_protocol::msgpack::decode_bytes(&bytes, &self.io.msgpack_limits()) {
-                    Ok(packet) => self.on_packet(packet).map_err(|e| e.to_string()),
-                    Err(error) => Err(error.to_string()),
+            Parser::Msgpack => match message {
+                Message::Binary(bytes) => {
+                    match oxio_protocol::msgpack::decode_bytes(&bytes, &self.io.msgpack_limits()) {
+                        Ok(packet) => self.on_packet(packet).map_err(|e| e.to_string()),
+                        Err(error) => Err(error.to_string()),
+                    }
                 }
-            }
-            (Parser::Msgpack, Message::Text(_)) => {
-                Err("text message with the msgpack parser".into())
-            }
+                Message::Text(_) => Err("text message with the msgpack parser".into()),
+            },
         };
         if let Err(error) = handled {
             tracing::debug!(sid = self.conn.id(), %error, "malformed socket.io packet");

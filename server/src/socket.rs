@@ -137,6 +137,9 @@ impl Socket {
         self.inner.connected.store(true, Ordering::Release);
     }
 
+    // Handlers are called on a snapshot of their list (the lock is not held while they run), so a
+    // handler may register others.
+
     /// Handles event `event`; the handler gets the arguments and, when the client asked for one,
     /// an [`AckSender`]. A later registration for the same event replaces the earlier one.
     pub fn on(
@@ -177,7 +180,8 @@ impl Socket {
     }
 
     fn report_error(&self, message: &str) {
-        for handler in self.inner.on_error.read().clone().iter() {
+        let on_error = self.inner.on_error.read().clone();
+        for handler in on_error.iter() {
             handler(self, message);
         }
     }
@@ -248,7 +252,8 @@ impl Socket {
         if !self.connected() {
             return Err(EmitError::Disconnected);
         }
-        for handler in self.inner.any_outgoing.read().iter() {
+        let any_outgoing = self.inner.any_outgoing.read().clone();
+        for handler in any_outgoing.iter() {
             handler(self, event, args);
         }
         let packet = encode::event(self.parser(), self.namespace_name(), id, event, args)?;
@@ -372,10 +377,12 @@ impl Socket {
         };
         let payload = Payload::new(packet.args()?, packet.attachments);
         // As in Node: `onAny` listeners see every event, before the packet middlewares.
-        for handler in self.inner.any.read().clone().iter() {
+        let any = self.inner.any.read().clone();
+        for handler in any.iter() {
             handler(self, &event, &payload);
         }
-        for middleware in self.inner.middlewares.read().clone().iter() {
+        let middlewares = self.inner.middlewares.read().clone();
+        for middleware in middlewares.iter() {
             if let Err(message) = middleware(self, &event, &payload) {
                 self.report_error(&message);
                 return Ok(());
@@ -419,7 +426,8 @@ impl Socket {
         for waiter in pending {
             waiter.settle(None);
         }
-        for handler in self.inner.on_disconnect.read().clone().iter() {
+        let on_disconnect = self.inner.on_disconnect.read().clone();
+        for handler in on_disconnect.iter() {
             handler(self, reason);
         }
     }
