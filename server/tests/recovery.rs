@@ -16,8 +16,8 @@ fn node_script(name: &str) -> String {
     format!("{}/tests/node/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reconnecting_client_gets_its_id_rooms_and_missed_broadcasts() {
+/// Runs the scenario with the client on `mode` (`polling`, `websocket` or `upgrade`).
+async fn a_reconnecting_client_gets_its_id_rooms_and_missed_broadcasts(mode: &'static str) {
     let io = Io::new(IoConfig::default().connection_state_recovery(RecoveryConfig::default()));
     let recovered_flags = Arc::new(Mutex::new(Vec::new()));
     let (server, flags) = (io.clone(), recovered_flags.clone());
@@ -49,8 +49,7 @@ async fn a_reconnecting_client_gets_its_id_rooms_and_missed_broadcasts() {
     let script = node_script("recovery.mjs");
     let output = tokio::task::spawn_blocking(move || {
         Command::new("node")
-            .arg(script)
-            .arg(url)
+            .args([script.as_str(), url.as_str(), mode])
             .output()
             .expect("node runs")
     })
@@ -75,4 +74,19 @@ async fn a_reconnecting_client_gets_its_id_rooms_and_missed_broadcasts() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(*recovered_flags.lock(), vec![false, false, true]);
     io.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_over_websocket() {
+    a_reconnecting_client_gets_its_id_rooms_and_missed_broadcasts("websocket").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_over_polling() {
+    a_reconnecting_client_gets_its_id_rooms_and_missed_broadcasts("polling").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_with_upgrade() {
+    a_reconnecting_client_gets_its_id_rooms_and_missed_broadcasts("upgrade").await;
 }

@@ -1,9 +1,10 @@
 // Connection state recovery with the real socket.io-client: a client that loses its connection
 // gets back its id, its rooms, and the broadcasts it missed (and not those of other rooms).
-// Usage: node recovery.mjs <url>; prints one JSON line with what happened.
+// Usage: node recovery.mjs <url> <polling|websocket|upgrade>; prints one JSON line.
 import { io } from "socket.io-client";
 
-const url = process.argv[2];
+const [url, mode] = process.argv.slice(2);
+const transports = mode === "upgrade" ? ["polling", "websocket"] : [mode];
 const timer = setTimeout(() => fail("timed out"), 10000);
 function fail(reason) {
   console.log(JSON.stringify({ error: reason }));
@@ -11,7 +12,7 @@ function fail(reason) {
 }
 const once = (socket, event) => new Promise((resolve) => socket.once(event, resolve));
 
-const options = { transports: ["websocket"], reconnectionDelay: 400, reconnectionDelayMax: 400 };
+const options = { transports, reconnectionDelay: 400, reconnectionDelayMax: 400 };
 const subject = io(url, { ...options, auth: { room: "room-a" } });
 const publisher = io(url, { ...options, auth: { room: "room-p" } });
 const received = [];
