@@ -203,6 +203,9 @@ fn check_data(packet_type: PacketType, data: Option<&[u8]>) -> Result<(), Decode
             _ => Err(invalid),
         };
     };
+    if nesting_depth_exceeds(data, MAX_DEPTH) {
+        return Err(DecodeError::InvalidJson);
+    }
     let shape_ok = matches!(
         (packet_type, data.first()),
         (T::Connect, Some(&b'{'))
@@ -234,6 +237,43 @@ fn check_data(packet_type: PacketType, data: Option<&[u8]>) -> Result<(), Decode
             .map(drop)
             .map_err(|_| DecodeError::InvalidJson)
     }
+}
+
+/// The deepest nesting of arrays and objects the data may have. Node's `JSON.parse` goes much
+/// deeper; real payloads stay far below this, and the bound keeps the placeholder scan and the
+/// msgpack encoder from working on data that costs more memory than its size (finding F1 in
+/// `fuzz/README.md`). Checked before anything else reads the data.
+pub const MAX_DEPTH: usize = 512;
+
+/// Whether `json` opens more than `max` arrays/objects at once (a byte scan that skips strings; the
+/// JSON itself is validated afterwards).
+fn nesting_depth_exceeds(json: &[u8], max: usize) -> bool {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in json {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Why an event array's first element is not an event name.

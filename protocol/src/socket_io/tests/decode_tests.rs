@@ -293,14 +293,30 @@ fn rejects_reserved_event_names() {
 }
 
 #[test]
-fn accepts_any_nesting_depth() {
-    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+fn nesting_is_accepted_up_to_max_depth() {
+    use crate::socket_io::MAX_DEPTH;
+    let nested = |levels: usize| format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+    // The ack array and the event array are one level themselves.
+    let deep = nested(MAX_DEPTH - 1);
     assert!(decode(&format!("31{deep}")).is_ok());
-    assert!(decode(&format!(r#"2["a",{deep}]"#)).is_ok());
     let packet = complete(&format!(r#"2["a",{deep}]"#));
     assert_eq!(packet.args().map(|a| a.len()), Ok(1));
     let binary = format!(r#"51-["a",{deep},{{"_placeholder":true,"num":0}}]"#);
     assert!(matches!(decode(&binary), Ok(Decoded::NeedsAttachments(_))));
+    // Brackets inside strings do not count.
+    let in_string = format!(r#"2["a","{}"]"#, "[".repeat(10_000));
+    assert!(decode(&in_string).is_ok());
+
+    assert!(decode(&format!("31{}", nested(MAX_DEPTH))).is_ok());
+    let too_deep = nested(MAX_DEPTH + 1);
+    assert_eq!(decode(&format!("31{too_deep}")), Err(E::InvalidJson));
+    assert_eq!(
+        decode(&format!(r#"2["a",{too_deep}]"#)),
+        Err(E::InvalidJson)
+    );
+    let huge = nested(100_000);
+    let binary = format!(r#"51-["a",{huge},{{"_placeholder":true,"num":0}}]"#);
+    assert_eq!(decode(&binary), Err(E::InvalidJson));
 }
 
 #[test]
