@@ -287,7 +287,9 @@ impl<'s> Renderer<'s> {
 /// What an event array's first element says as an event name.
 fn event_head(token: Token<'_>) -> Head {
     match token {
-        Token::UInt(_) | Token::Int(_) | Token::Float(_) => Head::Name,
+        Token::UInt(_) | Token::Int(_) => Head::Name,
+        // NaN and infinities render as JSON `null`, which no JSON client takes as an event name.
+        Token::Float(f) if f.is_finite() => Head::Name,
         Token::Str(s) => match RESERVED_EVENTS.iter().any(|r| r.as_bytes() == s) {
             true => Head::Reserved,
             false => Head::Name,
