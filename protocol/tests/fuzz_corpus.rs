@@ -27,10 +27,7 @@ const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz/corpus");
 /// Saved crash inputs of bugs that are not fixed yet (`corpus/<target>/regression-<name>`, and the
 /// finding in fuzz/README.md). Their checks must still fail; once a fix makes one pass, this test
 /// fails until the entry is removed, and the file becomes an ordinary regression input.
-const OPEN_BUGS: &[&str] = &[
-    // B1: an ext value at the deepest allowed level re-encodes one level deeper than max_depth.
-    "msgpack_packet/regression-ext-at-max-depth",
-];
+const OPEN_BUGS: &[&str] = &[];
 const FUZZ_MANIFEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz/Cargo.toml");
 
 /// The fuzz targets: the `[[bin]]` names of `fuzz/Cargo.toml`.

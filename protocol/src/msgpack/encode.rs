@@ -1,9 +1,10 @@
 //! [`encode`]: a [`Packet`] to the msgpack bytes `socket.io-msgpack-parser` writes for it.
 //!
 //! Invariants:
-//! - Two passes over the JSON data: [`structure`] checks it and counts each container's elements,
-//!   then the data is written straight into `out`. One `Vec` of container records is allocated
-//!   (none for data without containers), and `out` is reserved once; no JSON value is built.
+//! - Two passes over the JSON data: [`structure`] checks it and counts each container's elements
+//!   (4 bytes per container, and a placeholder record per placeholder only when there are
+//!   attachments; see its invariants for the bound), then the data is written straight into `out`,
+//!   reserved once; no JSON value is built.
 //! - Bytes are notepack.io's for the same JavaScript value (see the [module docs](super)): smallest
 //!   int/uint form for integers, float 64 for other numbers, fixstr/str 8/16/32, bin 8/16/32.
 //! - On error nothing is left in `out`.
@@ -12,7 +13,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::MsgpackError;
 use super::json_in::{Lexer, Tok, unescape, unescaped_len};
-use super::structure::{Container, structure};
+use super::structure::{Structure, structure};
 use crate::socket_io::{Packet, PacketType};
 
 /// Appends the msgpack encoding of `packet` to `out`: the map `{type, data, nsp, id}` (an ACK:
@@ -41,10 +42,10 @@ fn encode_into(packet: &Packet, out: &mut BytesMut) -> Result<(), MsgpackError> 
     let t = packet.packet_type;
     let binary = (t.is_event() || t.is_ack()) && !packet.attachments.is_empty();
     let attachments = binary.then_some(&packet.attachments[..]);
-    let mut containers = Vec::new();
-    if let Some(data) = &packet.data {
-        structure(data.as_bytes(), &mut containers)?;
-    }
+    let shape = match &packet.data {
+        Some(data) => structure(data.as_bytes(), binary)?,
+        None => Structure::default(),
+    };
     let estimate = 24
         + packet.namespace.len()
         + packet.data.as_ref().map_or(0, |d| d.len())
@@ -73,7 +74,7 @@ fn encode_into(packet: &Packet, out: &mut BytesMut) -> Result<(), MsgpackError> 
     out.put_u8(type_number);
     if let Some(data) = &packet.data {
         out.put_slice(b"\xa4data");
-        write_data(out, data.as_bytes(), &containers, attachments)?;
+        write_data(out, data.as_bytes(), &shape, attachments)?;
     }
     out.put_slice(b"\xa3nsp");
     write_str_header(out, packet.namespace.len())?;
@@ -84,34 +85,52 @@ fn encode_into(packet: &Packet, out: &mut BytesMut) -> Result<(), MsgpackError> 
     Ok(())
 }
 
-/// The second pass: writes the JSON `json`, described by `containers`, as msgpack.
+/// The second pass: writes the JSON `json`, described by `shape`, as msgpack (with `attachments`,
+/// each placeholder as its attachment; `shape` must then list the placeholders).
 fn write_data(
     out: &mut BytesMut,
     json: &[u8],
-    containers: &[Container],
+    shape: &Structure,
     attachments: Option<&[Bytes]>,
 ) -> Result<(), MsgpackError> {
     let mut lexer = Lexer { json, pos: 0 };
+    // The next container, as an index into `shape.counts`.
     let mut index = 0;
+    // The next placeholder of `shape.placeholders` not yet passed.
+    let mut next_placeholder = 0;
     while let Some(tok) = lexer.next()? {
         match tok {
             Tok::Open(array) => {
-                let c = containers.get(index).ok_or(MsgpackError::InvalidJson)?;
-                match (attachments, c.placeholder) {
-                    (Some(attachments), Some(num)) => {
-                        let bin = num
+                if let Some(attachments) = attachments {
+                    // Skip those nested in a placeholder already written as binary.
+                    let placeholders = shape.placeholders.get(next_placeholder..);
+                    let passed = placeholders
+                        .unwrap_or_default()
+                        .iter()
+                        .take_while(|p| p.index < index)
+                        .count();
+                    next_placeholder += passed;
+                    let placeholder = shape
+                        .placeholders
+                        .get(next_placeholder)
+                        .filter(|p| p.index == index);
+                    if let Some(p) = placeholder {
+                        let bin = p
+                            .num
                             .and_then(|n| usize::try_from(n).ok())
                             .and_then(|n| attachments.get(n))
                             .ok_or(MsgpackError::IllegalAttachments)?;
                         write_bin(out, bin)?;
-                        lexer.pos = c.end;
-                        index = c.next;
-                    }
-                    _ => {
-                        write_container_header(out, c.count, array)?;
-                        index += 1;
+                        lexer.pos = p.end;
+                        index = p.next;
+                        next_placeholder += 1;
+                        continue;
                     }
                 }
+                let count = shape.counts.get(index).ok_or(MsgpackError::InvalidJson)?;
+                let count = usize::try_from(*count).map_err(|_| MsgpackError::TooLarge)?;
+                write_container_header(out, count, array)?;
+                index += 1;
             }
             Tok::Close(_) | Tok::Comma | Tok::Colon => {}
             Tok::Str(lit) => {

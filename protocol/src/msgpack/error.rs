@@ -21,8 +21,8 @@ pub enum MsgpackError {
     TrailingBytes,
     /// A byte that starts no msgpack value (`0xc1`). Node: "Could not parse".
     InvalidPrefix(u8),
-    /// The data nests containers deeper than [`MsgpackLimits::max_depth`](super::MsgpackLimits).
-    /// (Node has no limit.)
+    /// The data nests containers (extensions, rendered as arrays, included) deeper than
+    /// [`MsgpackLimits::max_depth`](super::MsgpackLimits). (Node has no limit.)
     TooDeep {
         /// The limit that was exceeded.
         max: usize,

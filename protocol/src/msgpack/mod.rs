@@ -81,12 +81,17 @@
 //! - Bounded: every length read from the input is checked against the bytes left before it is used;
 //!   nesting is limited by [`MsgpackLimits::max_depth`] and binary values by
 //!   [`MsgpackLimits::max_attachments`]; the JSON written is at most a small constant times the
-//!   input length. Both directions are iterative: no input can overflow the stack.
+//!   input length. Besides its output, [`encode`] keeps 4 bytes per container of the data (at
+//!   most twice the data's length) and 32 per placeholder when there are attachments; with what it
+//!   uses while reading, at most 6 bytes per byte of the data, for the deepest nesting. Both
+//!   directions are iterative: no input can overflow the stack.
 //! - Round trip: decoding [`encode`]'s output gives back
 //!   [`Packet::normalized`](crate::socket_io::Packet::normalized) for any valid packet (as a decoded
 //!   one is: placeholders numbered in document order) whose data is JSON as [`decode`] writes it
-//!   (for other JSON, an equivalent value). Every packet [`decode`] accepts is such a packet, so
-//!   decoding and re-encoding is a fixed point (checked by property tests on arbitrary input).
+//!   (for other JSON, an equivalent value). Every packet [`decode`] accepts is such a packet, and
+//!   its data re-encoded nests no deeper than it did (an extension, an array once re-encoded,
+//!   already counts as one), so decoding and re-encoding is a fixed point (checked by property
+//!   tests on arbitrary input).
 
 mod decode;
 mod encode;
@@ -107,8 +112,10 @@ pub use error::MsgpackError;
 /// Limits checked while decoding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MsgpackLimits {
-    /// Deepest nesting of arrays and maps in the data (the data itself at depth 1). Default 64,
-    /// well below serde_json's recursion limit of 128, so the JSON written can be parsed again.
+    /// Deepest nesting of arrays and maps in the data (the data itself at depth 1); an extension
+    /// rendered as `[type, <placeholder>]` counts as an array, which is what [`encode`] writes for
+    /// it. Default 64, well below serde_json's recursion limit of 128, so the JSON written can be
+    /// parsed again.
     pub max_depth: usize,
     /// Most binary values one packet may hold. Default 10, as the JSON codec's `max_attachments`
     /// (Node's msgpack parser has no limit).

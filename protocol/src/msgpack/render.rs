@@ -236,6 +236,9 @@ impl<'s> Renderer<'s> {
                 Kind::Other
             }
             Token::Ext(ty, bin) => {
+                // Rendered as an array, and encoded again as one: a level of nesting, as any array.
+                self.check_depth(stack)?;
+                let json = &mut self.json;
                 json.push(b'[');
                 write_i64(json, i64::from(ty));
                 json.push(b',');
@@ -245,11 +248,8 @@ impl<'s> Renderer<'s> {
             }
             Token::Array(len) | Token::Map(len) => {
                 let map = matches!(token, Token::Map(_));
-                if stack.len() >= self.limits.max_depth {
-                    return Err(MsgpackError::TooDeep {
-                        max: self.limits.max_depth,
-                    });
-                }
+                self.check_depth(stack)?;
+                let json = &mut self.json;
                 json.push(if map { b'{' } else { b'[' });
                 stack.push(Frame {
                     remaining: len,
@@ -263,6 +263,16 @@ impl<'s> Renderer<'s> {
                 }
             }
         })
+    }
+
+    /// Refuses a container (or an extension, rendered as an array) inside `stack` when that is
+    /// already [`MsgpackLimits::max_depth`] deep.
+    fn check_depth(&self, stack: &[Frame]) -> Result<(), MsgpackError> {
+        let max = self.limits.max_depth;
+        match stack.len() >= max {
+            true => Err(MsgpackError::TooDeep { max }),
+            false => Ok(()),
+        }
     }
 
     /// Keeps `bin` as the next attachment and writes its placeholder.

@@ -1,9 +1,9 @@
 //! Decoding: what is accepted, what each malformed input gives, and the limits.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use super::{dec, event_data, hex, packet};
-use crate::msgpack::{MsgpackError as E, MsgpackLimits, decode, decode_bytes};
+use crate::msgpack::{MsgpackError as E, MsgpackLimits, decode, decode_bytes, encode};
 use crate::socket_io::PacketType as T;
 
 /// `{type: 2, data: ["e"], nsp: "/"}` from Node.
@@ -75,6 +75,35 @@ fn depth_and_attachment_limits() {
     assert_eq!(decode(&nested(3), &strict), Err(E::TooDeep { max: 2 }));
     // A million levels: an error, not a stack overflow.
     assert_eq!(dec(&nested(1_000_000)), Err(E::TooDeep { max: 64 }));
+
+    // An extension renders as an array, `[5,{"_placeholder":true,"num":0}]`, and is encoded again
+    // as one: it counts as a level, so what is accepted re-encodes to what is accepted (finding B1
+    // in fuzz/README.md).
+    let ext_at = |depth: usize| {
+        let mut data = b"\x92\xa1e".to_vec();
+        data.extend(std::iter::repeat_n(0x91, depth - 2));
+        data.extend_from_slice(b"\xd4\x05\x07");
+        map(&[("type", b"\x02"), ("data", &data), ("nsp", b"\xa1/")])
+    };
+    let accepted = dec(&ext_at(64)).unwrap();
+    let mut again = BytesMut::new();
+    encode(&accepted, &mut again).unwrap();
+    assert_eq!(dec(&again), Ok(accepted.normalized()));
+    assert_eq!(dec(&ext_at(65)), Err(E::TooDeep { max: 64 }));
+    assert_eq!(decode(&ext_at(3), &strict), Err(E::TooDeep { max: 2 }));
+    // At the top level too: with no level allowed, neither an array nor an extension.
+    let flat = MsgpackLimits {
+        max_depth: 0,
+        ..MsgpackLimits::default()
+    };
+    let ext_data = map(&[
+        ("type", b"\x03"),
+        ("id", b"\x01"),
+        ("data", b"\xd4\x05\x07"),
+        ("nsp", b"\xa1/"),
+    ]);
+    assert_eq!(decode(&ext_data, &flat), Err(E::TooDeep { max: 0 }));
+    assert!(dec(&ext_data).is_ok());
 
     let bins = |n: usize| {
         let mut data = vec![0xdc, 0, n as u8 + 1, 0xa1, b'b'];

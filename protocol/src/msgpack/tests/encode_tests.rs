@@ -106,6 +106,23 @@ fn placeholders() {
         ]
         .concat()
     );
+    // A placeholder inside another is skipped with it, whatever it names; the next one is written.
+    let json = r#"[{"_placeholder":true,"x":{"_placeholder":true,"num":7},"num":0},{"num":1,"_placeholder":true}]"#;
+    let bytes = enc(&packet(
+        T::Ack,
+        "/",
+        Some(1),
+        Some(json),
+        &[b"\x09", b"\x0a"],
+    ));
+    assert_eq!(
+        bytes,
+        [
+            &b"\x84\xa2id\x01\xa4type\x03\xa4data\x92\xc4\x01\x09\xc4\x01\x0a"[..],
+            b"\xa3nsp\xa1/"
+        ]
+        .concat()
+    );
     // Without attachments, or in a type that has none, a placeholder is a plain map.
     let literal = r#"[{"_placeholder":true,"num":0}]"#;
     let plain = enc(&packet(T::BinaryEvent, "/", None, Some(literal), &[]));
