@@ -5,6 +5,7 @@
 //! return a typed error for every malformed input, never panic, and never allocate from a length field
 //! they have not checked against a limit.
 
+pub mod date;
 pub mod engine_io;
 pub mod msgpack;
 pub mod socket_io;

@@ -131,58 +131,15 @@ pub(super) fn write_f64(out: &mut Vec<u8>, v: f64) {
     }
 }
 
-/// The largest time `new Date(ms)` accepts (JavaScript's `TimeClip`): 8.64e15 ms either side of
-/// the epoch.
-const MAX_TIME: i64 = 8_640_000_000_000_000;
-
-/// Appends a date, `ms` after the epoch, as `JSON.stringify` does: a string in the ISO 8601 form of
-/// `Date.prototype.toISOString` (`"2024-01-02T03:04:05.006Z"`, years outside `0..=9999` as
-/// `+yyyyyy`/`-yyyyyy`), or `null` for an invalid date.
+/// Appends a date, `ms` after the epoch, as `JSON.stringify` does: its ISO 8601 string
+/// ([`crate::date::iso_string`]), or `null` for an invalid date.
 pub(super) fn write_date(out: &mut Vec<u8>, ms: i64) {
-    if !(-MAX_TIME..=MAX_TIME).contains(&ms) {
-        out.extend_from_slice(b"null");
-        return;
-    }
-    let days = ms.div_euclid(86_400_000);
-    let in_day = ms.rem_euclid(86_400_000);
-    // Howard Hinnant's `civil_from_days`.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-
-    out.push(b'"');
-    if (0..=9999).contains(&year) {
-        pad(out, year, 4);
-    } else {
-        out.push(if year < 0 { b'-' } else { b'+' });
-        pad(out, year.abs(), 6);
-    }
-    for (sep, value, width) in [
-        (b'-', month, 2),
-        (b'-', day, 2),
-        (b'T', in_day / 3_600_000, 2),
-        (b':', in_day / 60_000 % 60, 2),
-        (b':', in_day / 1000 % 60, 2),
-        (b'.', in_day % 1000, 3),
-    ] {
-        out.push(sep);
-        pad(out, value, width);
-    }
-    out.extend_from_slice(b"Z\"");
-}
-
-/// Appends a non-negative `v` in decimal, left-padded with zeros to `width` digits.
-fn pad(out: &mut Vec<u8>, v: i64, width: usize) {
-    let start = out.len();
-    write_u64(out, v.unsigned_abs());
-    let len = out.len() - start;
-    if len < width {
-        out.splice(start..start, std::iter::repeat_n(b'0', width - len));
+    match crate::date::iso_string(ms) {
+        Some(iso) => {
+            out.push(b'"');
+            out.extend_from_slice(iso.as_bytes());
+            out.push(b'"');
+        }
+        None => out.extend_from_slice(b"null"),
     }
 }
