@@ -2,13 +2,15 @@
 //!
 //! A server holds one adapter per namespace. The in-memory [`InMemoryAdapter`] (the default) keeps
 //! everything in a [`RoomIndex`]; cluster adapters (Redis) implement the same trait, keep local
-//! sockets the same way, and also reach other nodes. Methods that only concern this process are
-//! synchronous; those that may cross the network will be added with the cluster adapters.
+//! sockets the same way. What crosses to other nodes goes through a
+//! [`ClusterLink`](crate::remote::ClusterLink) beside the adapter, which follows the membership
+//! changes the adapter reports.
 //!
-//! The same rule as [`RoomIndex::for_each_recipient`] holds for every `deliver` callback: it runs
-//! under the adapter's locks, so it must not call back into the adapter and must not block.
+//! The same rule as [`RoomIndex::for_each_recipient`] holds for every `deliver` and `report`
+//! callback: it runs under the adapter's locks, so it must not call back into the adapter and must
+//! not block.
 
-use crate::room_index::{Room, RoomIndex, SocketId};
+use crate::room_index::{MembershipChange, Room, RoomIndex, SocketId};
 
 /// Which sockets a broadcast or a bulk operation selects.
 #[derive(Clone, Copy, Debug, Default)]
@@ -25,12 +27,14 @@ pub struct Target<'a> {
 pub trait Adapter<H: Clone + Send + Sync + 'static>: Send + Sync + 'static {
     /// Registers a connected socket; it joins the room named after its id.
     fn add(&self, id: SocketId, handle: H);
-    /// Makes a socket join rooms.
-    fn join(&self, id: &str, rooms: &[Room]);
-    /// Makes a socket leave a room.
-    fn leave(&self, id: &str, room: &str);
-    /// Removes a socket from every room and forgets it.
-    fn remove(&self, id: &str) -> Option<H>;
+    /// Makes a socket join rooms; `report` gets each room actually joined.
+    fn join(&self, id: &str, rooms: &[Room], report: &mut dyn FnMut(MembershipChange));
+    /// Makes a socket leave a room; `report` gets it if the socket was in it.
+    fn leave(&self, id: &str, room: &str, report: &mut dyn FnMut(MembershipChange));
+    /// Removes a socket from every room (each reported) and forgets it.
+    fn remove(&self, id: &str, report: &mut dyn FnMut(MembershipChange)) -> Option<H>;
+    /// Whether a room has members in this process.
+    fn has_room(&self, room: &str) -> bool;
     /// The rooms of a socket of this process.
     fn rooms_of(&self, id: &str) -> Vec<Room>;
     /// A socket of this process by id.
@@ -72,16 +76,20 @@ impl<H: Clone + Send + Sync + 'static> Adapter<H> for InMemoryAdapter<H> {
         self.index.insert(id, handle);
     }
 
-    fn join(&self, id: &str, rooms: &[Room]) {
-        self.index.join(id, rooms.iter().cloned());
+    fn join(&self, id: &str, rooms: &[Room], report: &mut dyn FnMut(MembershipChange)) {
+        self.index.join_reporting(id, rooms.iter().cloned(), report);
     }
 
-    fn leave(&self, id: &str, room: &str) {
-        self.index.leave(id, room);
+    fn leave(&self, id: &str, room: &str, report: &mut dyn FnMut(MembershipChange)) {
+        self.index.leave_reporting(id, room, report);
     }
 
-    fn remove(&self, id: &str) -> Option<H> {
-        self.index.remove(id)
+    fn remove(&self, id: &str, report: &mut dyn FnMut(MembershipChange)) -> Option<H> {
+        self.index.remove_reporting(id, report)
+    }
+
+    fn has_room(&self, room: &str) -> bool {
+        self.index.has_room(room)
     }
 
     fn rooms_of(&self, id: &str) -> Vec<Room> {
@@ -115,7 +123,15 @@ mod tests {
         let adapter: Box<dyn Adapter<u32>> = Box::new(InMemoryAdapter::new());
         adapter.add("a".into(), 1);
         adapter.add("b".into(), 2);
-        adapter.join("a", &["r".into()]);
+        let mut changes = Vec::new();
+        adapter.join("a", &["r".into()], &mut |change| changes.push(change));
+        assert_eq!(
+            changes,
+            [MembershipChange::Joined {
+                room: "r".into(),
+                created: true
+            }]
+        );
         let mut seen = Vec::new();
         let rooms = ["r".into()];
         adapter.for_each_local(
@@ -127,7 +143,8 @@ mod tests {
         );
         assert_eq!(seen, [1]);
         assert_eq!(adapter.local_count(), 2);
-        assert_eq!(adapter.remove("a"), Some(1));
+        assert_eq!(adapter.remove("a", &mut |_| {}), Some(1));
+        assert!(!adapter.has_room("r"));
         assert_eq!(adapter.rooms_of("a"), Vec::<Room>::new());
     }
 }

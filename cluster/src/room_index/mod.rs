@@ -87,6 +87,26 @@ pub type SocketId = Arc<str>;
 /// refcount clones of it.
 pub type Room = Arc<str>;
 
+/// A change of one socket's membership, as the `*_reporting` methods report it (cluster adapters
+/// follow them to subscribe to room channels and to keep Redis bookkeeping).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MembershipChange {
+    /// The socket joined `room`; `created`: it is the room's first member.
+    Joined {
+        /// The room.
+        room: Room,
+        /// Whether the room did not exist before.
+        created: bool,
+    },
+    /// The socket left `room`; `deleted`: it was the room's last member.
+    Left {
+        /// The room.
+        room: Room,
+        /// Whether the room no longer exists.
+        deleted: bool,
+    },
+}
+
 /// The number of room shards [`RoomIndex::new`] uses.
 pub const DEFAULT_SHARDS: usize = 16;
 
@@ -134,7 +154,7 @@ impl<H: Clone + Send + Sync + 'static> RoomIndex<H> {
         let slot = table.alloc(id.clone(), handle);
         // A fresh slot is in no room (invariant 4), so this always adds it.
         let own_room = self.add_member(id, slot);
-        if let (Some(room), Some(socket)) = (own_room, table.socket_mut(slot)) {
+        if let (Some((room, _)), Some(socket)) = (own_room, table.socket_mut(slot)) {
             socket.rooms.get_mut().push(room);
         }
         None
@@ -143,20 +163,38 @@ impl<H: Clone + Send + Sync + 'static> RoomIndex<H> {
     /// Puts socket `id` in each of `rooms` (rooms it is already in are skipped). Does nothing if `id` is
     /// not registered.
     pub fn join(&self, id: &str, rooms: impl IntoIterator<Item = Room>) {
+        self.join_reporting(id, rooms, &mut |_| {});
+    }
+
+    /// [`join`](RoomIndex::join), calling `report` for each room actually joined. `report` runs
+    /// under the index's locks: the rules for `deliver` apply to it.
+    pub fn join_reporting(
+        &self,
+        id: &str,
+        rooms: impl IntoIterator<Item = Room>,
+        report: &mut dyn FnMut(MembershipChange),
+    ) {
         let table = self.table.read();
         let Some((slot, socket)) = table.lookup(id) else {
             return;
         };
         let mut mine = socket.rooms.lock();
         for room in rooms {
-            if let Some(room) = self.add_member(room, slot) {
-                mine.push(room);
+            if let Some((room, created)) = self.add_member(room, slot) {
+                mine.push(room.clone());
+                report(MembershipChange::Joined { room, created });
             }
         }
     }
 
     /// Takes socket `id` out of `room`. Does nothing if it is not registered or not in that room.
     pub fn leave(&self, id: &str, room: &str) {
+        self.leave_reporting(id, room, &mut |_| {});
+    }
+
+    /// [`leave`](RoomIndex::leave), calling `report` if the socket was in the room (under the
+    /// index's locks, as for [`join_reporting`](RoomIndex::join_reporting)).
+    pub fn leave_reporting(&self, id: &str, room: &str, report: &mut dyn FnMut(MembershipChange)) {
         let table = self.table.read();
         let Some((slot, socket)) = table.lookup(id) else {
             return;
@@ -164,19 +202,36 @@ impl<H: Clone + Send + Sync + 'static> RoomIndex<H> {
         let mut mine = socket.rooms.lock();
         if let Some(at) = mine.iter().position(|r| **r == *room) {
             let room = mine.remove(at);
-            self.remove_member(room, slot);
+            let deleted = self.remove_member(room.clone(), slot);
+            report(MembershipChange::Left { room, deleted });
         }
     }
 
     /// Takes socket `id` out of every room and forgets it; returns its handle, or `None` if `id` is not
     /// registered. Rooms left empty are removed.
     pub fn remove(&self, id: &str) -> Option<H> {
+        self.remove_reporting(id, &mut |_| {})
+    }
+
+    /// [`remove`](RoomIndex::remove), calling `report` for each room the socket was in (under the
+    /// index's locks, as for [`join_reporting`](RoomIndex::join_reporting)).
+    pub fn remove_reporting(
+        &self,
+        id: &str,
+        report: &mut dyn FnMut(MembershipChange),
+    ) -> Option<H> {
         let mut table = self.table.write();
         let (slot, handle, socket) = table.free(id)?;
         for room in socket.rooms.into_inner() {
-            self.remove_member(room, slot);
+            let deleted = self.remove_member(room.clone(), slot);
+            report(MembershipChange::Left { room, deleted });
         }
         Some(handle)
+    }
+
+    /// Whether `room` has members.
+    pub fn has_room(&self, room: &str) -> bool {
+        self.rooms.contains_key(room)
     }
 
     /// The rooms socket `id` is in, in the order it joined them (empty if it is not registered).
@@ -236,28 +291,31 @@ impl<H: Clone + Send + Sync + 'static> RoomIndex<H> {
         table.handle(slot).cloned()
     }
 
-    /// Adds `slot` to `room`, creating the room; returns the room's shared name if `slot` was not a
-    /// member yet. The caller holds the table lock and the socket's room list.
-    fn add_member(&self, room: Room, slot: Slot) -> Option<Room> {
+    /// Adds `slot` to `room`, creating the room; returns the room's shared name and whether the room
+    /// was created if `slot` was not a member yet. The caller holds the table lock and the socket's
+    /// room list.
+    fn add_member(&self, room: Room, slot: Slot) -> Option<(Room, bool)> {
         match self.rooms.entry(room) {
-            Entry::Occupied(mut o) => o.get_mut().insert(slot).then(|| o.key().clone()),
+            Entry::Occupied(mut o) => o.get_mut().insert(slot).then(|| (o.key().clone(), false)),
             Entry::Vacant(v) => {
                 let room = v.key().clone();
                 v.insert(Members::one(slot));
-                Some(room)
+                Some((room, true))
             }
         }
     }
 
-    /// Takes `slot` out of `room`, removing the room if it becomes empty. The caller holds the table
-    /// lock and the socket's room list.
-    fn remove_member(&self, room: Room, slot: Slot) {
+    /// Takes `slot` out of `room`, removing the room if it becomes empty; returns whether it did. The
+    /// caller holds the table lock and the socket's room list.
+    fn remove_member(&self, room: Room, slot: Slot) -> bool {
         if let Entry::Occupied(mut o) = self.rooms.entry(room) {
             o.get_mut().remove(slot);
             if o.get().is_empty() {
                 o.remove();
+                return true;
             }
         }
+        false
     }
 
     /// Calls `f` with the members of `room`, if it exists, under its shard's read lock.
