@@ -220,10 +220,10 @@ impl Engine {
             headers: request.headers().clone(),
             remote_addr,
         };
-        if let Some(hook) = &self.shared.config.allow_request {
-            if let Err(refusal) = hook(&info) {
-                return error_response(RequestError::Forbidden, Some(&refusal.message));
-            }
+        if let Some(hook) = &self.shared.config.allow_request
+            && let Err(refusal) = hook(&info)
+        {
+            return error_response(RequestError::Forbidden, Some(&refusal.message));
         }
         if !protocol_supported {
             return error_response(RequestError::UnsupportedProtocolVersion, None);

@@ -56,6 +56,8 @@ pub(crate) enum AckWaiter {
     Single(oneshot::Sender<Payload>),
     /// A broadcast with ack: every recipient answers into the same collector.
     Broadcast(Arc<AckCollector>),
+    /// Another node's broadcast with ack: each answer's first argument goes back to it.
+    Remote(oxio_cluster::AckSink),
 }
 
 impl AckWaiter {
@@ -67,6 +69,11 @@ impl AckWaiter {
                 }
             }
             AckWaiter::Broadcast(collector) => collector.answer(answer),
+            AckWaiter::Remote(sink) => {
+                if let Some(payload) = answer {
+                    sink(crate::cluster::ack_answer(&payload));
+                }
+            }
         }
     }
 }

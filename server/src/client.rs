@@ -312,9 +312,9 @@ struct Restoration {
 /// Node's `connectTimeout`: a connection that joins no namespace in time is closed.
 async fn close_unless_connected(client: Weak<Client>, timeout: std::time::Duration) {
     tokio::time::sleep(timeout).await;
-    if let Some(client) = client.upgrade() {
-        if !client.connected_once.load(Ordering::Acquire) {
-            client.conn.close();
-        }
+    if let Some(client) = client.upgrade()
+        && !client.connected_once.load(Ordering::Acquire)
+    {
+        client.conn.close();
     }
 }

@@ -31,7 +31,7 @@ pub(crate) struct EncodedPacket {
 
 /// Borrows each raw argument as a `RawJson` (they are JSON already: they came from the decoder or
 /// from `serde_json`).
-fn raw_args(args: &Args) -> Result<SmallVec<[&RawJson; 4]>, EmitError> {
+pub(crate) fn raw_args(args: &Args) -> Result<SmallVec<[&RawJson; 4]>, EmitError> {
     if let Some(error) = args.error() {
         return Err(EmitError::Serialize(error.to_owned()));
     }
@@ -57,7 +57,7 @@ fn capacity(namespace: &str, event: &str, args: &Args) -> usize {
 }
 
 /// The JSON array `[event?, args...]` (the data of an event or ack, for msgpack).
-fn data_array(event: Option<&str>, args: &[&RawJson]) -> Utf8Bytes {
+pub(crate) fn data_array(event: Option<&str>, args: &[&RawJson]) -> Utf8Bytes {
     let mut data = String::from("[");
     if let Some(event) = event {
         data.push_str(&serde_json::Value::from(event).to_string());

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use http::{Request, Response};
 use hyper::body::Body;
-use oxio_cluster::Room;
+use oxio_cluster::{Cluster, ClusterError, Room};
 use oxio_engine::{CloseReason, Engine, EngineConfig, Message, ResponseBody};
 use oxio_protocol::socket_io::DecodeLimits;
 use parking_lot::RwLock;
@@ -17,9 +17,10 @@ use crate::client::Client;
 use crate::encode::Parser;
 use crate::error::EmitError;
 use crate::namespace::{Namespace, NamespaceInner, NamespaceOptions};
-use crate::payload::Args;
+use crate::payload::{Args, Payload};
 use crate::recovery::RecoveryConfig;
-use crate::socket::Socket;
+use crate::remote_socket::RemoteSocket;
+use crate::server_side::ServerAck;
 
 type NamespacePredicate = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
@@ -32,6 +33,17 @@ pub struct IoConfig {
     decode_limits: DecodeLimits,
     recovery: Option<RecoveryConfig>,
     parser: Parser,
+    cluster: Option<ClusterHandle>,
+}
+
+/// The cluster a server joins, in the configuration (only its presence is shown by `Debug`).
+#[derive(Clone)]
+struct ClusterHandle(Arc<dyn Cluster>);
+
+impl std::fmt::Debug for ClusterHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Cluster")
+    }
 }
 
 impl Default for IoConfig {
@@ -42,6 +54,7 @@ impl Default for IoConfig {
             decode_limits: DecodeLimits::default(),
             recovery: None,
             parser: Parser::Default,
+            cluster: None,
         }
     }
 }
@@ -71,6 +84,14 @@ impl IoConfig {
     /// within the configured duration keeps its id and rooms and gets the broadcasts it missed.
     pub fn connection_state_recovery(mut self, recovery: RecoveryConfig) -> Self {
         self.recovery = Some(recovery);
+        self
+    }
+
+    /// Joins a cluster (Node's `adapter` option with a Redis adapter): broadcasts, room
+    /// operations, `fetch_sockets` and server-side events reach every node. Without it the server
+    /// is on its own, everything in memory.
+    pub fn cluster(mut self, cluster: Arc<dyn Cluster>) -> Self {
+        self.cluster = Some(ClusterHandle(cluster));
         self
     }
 
@@ -107,6 +128,7 @@ impl IoInner {
         NamespaceOptions {
             recovery: self.config.recovery,
             parser: self.config.parser,
+            cluster: self.config.cluster.as_ref().map(|handle| handle.0.clone()),
         }
     }
 
@@ -264,9 +286,24 @@ impl Io {
         self.of("/").emit_args(event, args)
     }
 
-    /// The sockets of the main namespace.
-    pub fn fetch_sockets(&self) -> Vec<Socket> {
-        self.broadcast().fetch_sockets()
+    /// The sockets of the main namespace, on every node of a cluster.
+    pub async fn fetch_sockets(&self) -> Result<Vec<RemoteSocket>, ClusterError> {
+        self.broadcast().fetch_sockets().await
+    }
+
+    /// Fires a server-side event on every other node of the cluster (Node's
+    /// `io.serverSideEmit`); they handle it with [`Namespace::on_server_event`].
+    pub fn server_side_emit(&self, event: &str, args: Args) -> Result<(), EmitError> {
+        self.of("/").server_side_emit(event, args)
+    }
+
+    /// Handles server-side events `event` from other nodes (Node's `io.on(event)`).
+    pub fn on_server_event(
+        &self,
+        event: impl Into<String>,
+        handler: impl Fn(Payload, Option<ServerAck>) + Send + Sync + 'static,
+    ) {
+        self.of("/").on_server_event(event, handler);
     }
 
     /// The Engine.IO server underneath.
@@ -292,8 +329,12 @@ impl Io {
         self.engine.handle(request, remote_addr).await
     }
 
-    /// Graceful shutdown: every socket disconnects with "server shutting down", connections drain.
+    /// Graceful shutdown: every socket disconnects with "server shutting down", connections drain,
+    /// then the cluster links close (this node's Redis bookkeeping is removed).
     pub async fn shutdown(&self) {
         self.engine.shutdown().await;
+        if let Some(cluster) = &self.inner.config.cluster {
+            cluster.0.close().await;
+        }
     }
 }

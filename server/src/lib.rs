@@ -24,6 +24,7 @@
 mod ack;
 mod broadcast;
 mod client;
+mod cluster;
 mod encode;
 mod error;
 mod handshake;
@@ -32,6 +33,8 @@ mod namespace;
 mod payload;
 mod reason;
 mod recovery;
+mod remote_socket;
+mod server_side;
 mod socket;
 
 pub use ack::AckSender;
@@ -42,8 +45,11 @@ pub use handshake::Handshake;
 pub use io::{Io, IoConfig};
 pub use namespace::{MiddlewareFuture, Namespace};
 pub use oxio_cluster::Room;
+pub use oxio_cluster::{ClusterError, SocketInfo};
 pub use oxio_engine::{Cors, CorsOrigin, EngineConfig, Transports};
 pub use payload::{Args, Payload};
 pub use reason::DisconnectReason;
 pub use recovery::RecoveryConfig;
+pub use remote_socket::RemoteSocket;
+pub use server_side::{ServerAck, ServerSideEmitError};
 pub use socket::Socket;

@@ -4,25 +4,32 @@
 //! it matches becomes a child namespace with its own sockets and rooms, using the parent's
 //! middlewares and handler. Broadcasting from the parent reaches every child.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
 
-use oxio_cluster::{Adapter, InMemoryAdapter, Room, Target};
+use oxio_cluster::{
+    Adapter, Cluster, ClusterError, ClusterLink, InMemoryAdapter, LocalNamespace, MembershipChange,
+    Room, Target,
+};
 use parking_lot::RwLock;
 
 use crate::broadcast::BroadcastOperator;
 use crate::encode::Parser;
 use crate::error::{ConnectError, EmitError};
-use crate::payload::Args;
+use crate::payload::{Args, Payload};
 use crate::recovery::{RecoveryConfig, SessionStore};
+use crate::server_side::{ServerAck, ServerSideEmitError, answer_payload};
 use crate::socket::Socket;
 
 /// The future a connect middleware returns.
 pub type MiddlewareFuture = Pin<Box<dyn Future<Output = Result<(), ConnectError>> + Send>>;
 type Middleware = Arc<dyn Fn(Socket) -> MiddlewareFuture + Send + Sync>;
 type ConnectionHandler = Arc<dyn Fn(Socket) + Send + Sync>;
+/// A server-side event handler: the arguments, and the ack when the emitting node waits for one.
+pub(crate) type ServerEventHandler = Arc<dyn Fn(Payload, Option<ServerAck>) + Send + Sync>;
 
 pub(crate) struct NamespaceInner {
     name: Room,
@@ -37,13 +44,19 @@ pub(crate) struct NamespaceInner {
     ack_ids: AtomicU64,
     recovery: Option<SessionStore>,
     parser: Parser,
+    /// Handlers of server-side events from other nodes (`server_side_emit`), by event name.
+    server_events: RwLock<HashMap<String, ServerEventHandler>>,
+    /// The connection to the other nodes, when the server is in a cluster (never for a dynamic
+    /// parent: its children have their own).
+    link: OnceLock<Arc<dyn ClusterLink>>,
 }
 
 /// What every namespace of a server shares from its configuration.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone)]
 pub(crate) struct NamespaceOptions {
     pub(crate) recovery: Option<RecoveryConfig>,
     pub(crate) parser: Parser,
+    pub(crate) cluster: Option<Arc<dyn Cluster>>,
 }
 
 impl NamespaceInner {
@@ -66,7 +79,8 @@ impl NamespaceInner {
         is_parent: bool,
         options: NamespaceOptions,
     ) -> Arc<NamespaceInner> {
-        Arc::new(NamespaceInner {
+        let cluster = options.cluster.clone();
+        let namespace = Arc::new(NamespaceInner {
             name,
             is_parent,
             adapter: Box::new(InMemoryAdapter::new()),
@@ -77,7 +91,47 @@ impl NamespaceInner {
             ack_ids: AtomicU64::new(0),
             recovery: options.recovery.map(SessionStore::new),
             parser: options.parser,
-        })
+            server_events: RwLock::default(),
+            link: OnceLock::new(),
+        });
+        if let Some(cluster) = cluster.filter(|_| !is_parent) {
+            let local: Weak<dyn LocalNamespace> = Arc::downgrade(&namespace) as Weak<_>;
+            let _ = namespace.link.set(cluster.attach(&namespace.name, local));
+        }
+        namespace
+    }
+
+    /// The connection to the other nodes, when the server is in a cluster.
+    pub(crate) fn link(&self) -> Option<&Arc<dyn ClusterLink>> {
+        self.link.get()
+    }
+
+    /// Follows a membership change to the cluster link (room channels, bookkeeping).
+    fn report_to_link<'a>(&'a self, socket: &'a str) -> impl FnMut(MembershipChange) + 'a {
+        move |change| {
+            if let Some(link) = self.link.get() {
+                match change {
+                    MembershipChange::Joined { room, created } => {
+                        link.joined(socket, &room, created)
+                    }
+                    MembershipChange::Left { room, deleted } => link.left(socket, &room, deleted),
+                }
+            }
+        }
+    }
+
+    /// Makes socket `id` join `rooms`.
+    pub(crate) fn join(&self, id: &str, rooms: &[Room]) {
+        self.adapter.join(id, rooms, &mut self.report_to_link(id));
+    }
+
+    /// Makes socket `id` leave `room`.
+    pub(crate) fn leave(&self, id: &str, room: &str) {
+        self.adapter.leave(id, room, &mut self.report_to_link(id));
+    }
+
+    pub(crate) fn server_event_handler(&self, event: &str) -> Option<ServerEventHandler> {
+        self.origin().server_events.read().get(event).cloned()
     }
 
     pub(crate) fn name(&self) -> &str {
@@ -126,7 +180,11 @@ impl NamespaceInner {
 
     /// Registers a connected socket (in its own id room) and calls the connection handler.
     pub(crate) fn add(&self, socket: &Socket) {
-        self.adapter.add(socket.id_room().clone(), socket.clone());
+        let id = socket.id_room().clone();
+        self.adapter.add(id.clone(), socket.clone());
+        if let Some(link) = self.link.get() {
+            link.joined(&id, &id, true);
+        }
     }
 
     pub(crate) fn call_connection_handler(&self, socket: Socket) {
@@ -137,7 +195,10 @@ impl NamespaceInner {
     }
 
     pub(crate) fn remove(&self, id: &str) {
-        self.adapter.remove(id);
+        self.adapter.remove(id, &mut self.report_to_link(id));
+        if let Some(link) = self.link.get() {
+            link.removed(id);
+        }
     }
 
     /// The namespaces a broadcast from this one reaches: itself, or every child of a dynamic
@@ -234,6 +295,84 @@ impl Namespace {
         self.broadcast().emit_args(event, args)
     }
 
+    /// Handles server-side events `event` from other nodes (Node's `nsp.on(event)`); `ack` is
+    /// set when the emitting node waits for an answer. A later registration replaces the earlier.
+    /// The handler runs on the task that receives every message from the other nodes: spawn a
+    /// task for slow work (the [`ServerAck`] can move into it).
+    pub fn on_server_event(
+        &self,
+        event: impl Into<String>,
+        handler: impl Fn(Payload, Option<ServerAck>) + Send + Sync + 'static,
+    ) -> &Self {
+        self.inner
+            .server_events
+            .write()
+            .insert(event.into(), Arc::new(handler));
+        self
+    }
+
+    /// Fires a server-side event on every other node of the cluster (Node's
+    /// `nsp.serverSideEmit`). Without a cluster there is no other node: nothing happens.
+    pub fn server_side_emit(&self, event: &str, args: Args) -> Result<(), EmitError> {
+        check_server_event(event)?;
+        let data = crate::cluster::event_data(event, &args)?;
+        for namespace in self.inner.broadcast_targets() {
+            if let Some(link) = namespace.link() {
+                link.server_side_emit(&data);
+            }
+        }
+        Ok(())
+    }
+
+    /// Fires a server-side event on every other node and waits for one answer from each (Node's
+    /// `nsp.serverSideEmitWithAck`): the answers, or Node's timeout error with those that came.
+    pub async fn server_side_emit_with_ack(
+        &self,
+        event: &str,
+        args: Args,
+    ) -> Result<Vec<Payload>, ServerSideEmitError> {
+        let data =
+            crate::cluster::event_data(event, &args).map_err(|error| ServerSideEmitError {
+                message: error.to_string(),
+                responses: Vec::new(),
+            })?;
+        let mut responses = Vec::new();
+        let mut error = None;
+        for namespace in self.inner.broadcast_targets() {
+            if let Some(link) = namespace.link() {
+                let acks = link.server_side_emit_with_ack(&data).await;
+                responses.extend(acks.responses.into_iter().map(answer_payload));
+                error = error.or(acks.error);
+            }
+        }
+        match error {
+            None => Ok(responses),
+            Some(message) => Err(ServerSideEmitError { message, responses }),
+        }
+    }
+
+    /// The number of server processes sharing this namespace, this one included (1 without a
+    /// cluster; Node's `adapter.serverCount()`).
+    pub async fn server_count(&self) -> usize {
+        match self.inner.link() {
+            Some(link) => link.server_count().await,
+            None => 1,
+        }
+    }
+
+    /// Every room with members on any node, socket id rooms included (Node's
+    /// `adapter.allRooms()`).
+    pub async fn all_rooms(&self) -> Result<Vec<Room>, ClusterError> {
+        let mut rooms = std::collections::BTreeSet::new();
+        for namespace in self.inner.broadcast_targets() {
+            rooms.extend(namespace.adapter().local_rooms());
+            if let Some(link) = namespace.link() {
+                rooms.extend(link.all_rooms().await?);
+            }
+        }
+        Ok(rooms.into_iter().collect())
+    }
+
     /// A connected socket of this namespace by id.
     pub fn socket(&self, id: &str) -> Option<Socket> {
         self.inner.socket(id)
@@ -247,4 +386,12 @@ impl Namespace {
             .map(|namespace| namespace.adapter.local_count())
             .sum()
     }
+}
+
+/// Server-side event names Node refuses (`connect`, `connect_error`, `disconnect`, ...).
+fn check_server_event(event: &str) -> Result<(), EmitError> {
+    if oxio_protocol::socket_io::RESERVED_EVENTS.contains(&event) {
+        return Err(EmitError::ReservedEvent(event.to_owned()));
+    }
+    Ok(())
 }

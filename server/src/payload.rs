@@ -37,6 +37,10 @@ impl Payload {
         self.args.get(index).map(Utf8Bytes::as_str)
     }
 
+    pub(crate) fn raw_arg(&self, index: usize) -> Option<&Utf8Bytes> {
+        self.args.get(index)
+    }
+
     /// Argument `index` deserialized as a `T`.
     pub fn get<T: DeserializeOwned>(&self, index: usize) -> Result<T, serde_json::Error> {
         let raw = self.raw(index).unwrap_or("null");

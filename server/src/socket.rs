@@ -66,6 +66,9 @@ pub(crate) struct SocketInner {
     on_disconnect: RwLock<Vec<DisconnectHandler>>,
     on_error: RwLock<Vec<ErrorHandler>>,
     acks: Mutex<HashMap<u64, AckWaiter>>,
+    /// Node's `socket.data`: whatever the application keeps with the socket (other nodes of a
+    /// cluster see it through `fetch_sockets`).
+    data: RwLock<serde_json::Value>,
 }
 
 impl Socket {
@@ -91,6 +94,7 @@ impl Socket {
                 on_disconnect: RwLock::default(),
                 on_error: RwLock::default(),
                 acks: Mutex::default(),
+                data: RwLock::new(serde_json::Value::Object(serde_json::Map::new())),
             }),
         }
     }
@@ -118,6 +122,10 @@ impl Socket {
         self.inner.namespace.parser()
     }
 
+    pub(crate) fn namespace(&self) -> &Arc<NamespaceInner> {
+        &self.inner.namespace
+    }
+
     /// The namespace name (`/`, `/admin`, ...).
     pub fn namespace_name(&self) -> &str {
         self.inner.namespace.name()
@@ -126,6 +134,17 @@ impl Socket {
     /// What the client sent when connecting (headers, query, auth, ...).
     pub fn handshake(&self) -> &Handshake {
         &self.inner.handshake
+    }
+
+    /// Node's `socket.data` (`{}` until set).
+    pub fn data(&self) -> serde_json::Value {
+        self.inner.data.read().clone()
+    }
+
+    /// Sets Node's `socket.data`: what the application keeps with the socket, visible to other
+    /// nodes of a cluster through `fetch_sockets`.
+    pub fn set_data(&self, data: serde_json::Value) {
+        *self.inner.data.write() = data;
     }
 
     /// Whether the socket is connected.
@@ -301,13 +320,13 @@ impl Socket {
     pub fn join<R: Into<Room>>(&self, rooms: impl IntoIterator<Item = R>) {
         if self.connected() {
             let rooms: SmallVec<[Room; 2]> = rooms.into_iter().map(Into::into).collect();
-            self.inner.namespace.adapter().join(self.id(), &rooms);
+            self.inner.namespace.join(self.id(), &rooms);
         }
     }
 
     /// Leaves a room.
     pub fn leave(&self, room: &str) {
-        self.inner.namespace.adapter().leave(self.id(), room);
+        self.inner.namespace.leave(self.id(), room);
     }
 
     /// Leaves every room but its own id room.
@@ -416,10 +435,10 @@ impl Socket {
         if !self.inner.connected.swap(false, Ordering::AcqRel) {
             return;
         }
-        if let (Some(store), Some(pid)) = (self.inner.namespace.recovery(), &self.inner.pid) {
-            if is_recoverable(reason) {
-                store.persist(pid, self.inner.id.clone(), self.rooms());
-            }
+        if let (Some(store), Some(pid)) = (self.inner.namespace.recovery(), &self.inner.pid)
+            && is_recoverable(reason)
+        {
+            store.persist(pid, self.inner.id.clone(), self.rooms());
         }
         self.inner.namespace.remove(self.id());
         let pending: Vec<AckWaiter> = self.inner.acks.lock().drain().map(|(_, w)| w).collect();

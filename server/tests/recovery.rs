@@ -23,10 +23,10 @@ async fn a_reconnecting_client_gets_its_id_rooms_and_missed_broadcasts(mode: &'s
     let (server, flags) = (io.clone(), recovered_flags.clone());
     io.of("/").on_connection(move |socket| {
         flags.lock().push(socket.recovered());
-        if !socket.recovered() {
-            if let Some(room) = socket.handshake().auth.get("room").and_then(|r| r.as_str()) {
-                socket.join([room]);
-            }
+        if !socket.recovered()
+            && let Some(room) = socket.handshake().auth.get("room").and_then(|r| r.as_str())
+        {
+            socket.join([room]);
         }
         let io = server.clone();
         socket.on("bcast", move |_socket, payload, _ack| {

@@ -6,12 +6,12 @@ mod support;
 
 use std::collections::HashMap;
 
-use oxio_server::{BroadcastOperator, Io, Socket};
+use oxio_server::{BroadcastOperator, Io, RemoteSocket, Socket};
 use serde_json::{Value, json};
 use support::{Mode, TestIo, assert_no_panics, io_config, per_mode, run_node};
 
 /// The sockets as `[{id, rooms}]`, sorted by id, rooms sorted.
-fn describe(sockets: Vec<Socket>) -> Value {
+fn describe(sockets: Vec<RemoteSocket>) -> Value {
     let mut list: Vec<(String, Vec<String>)> = sockets
         .iter()
         .map(|socket| {
@@ -54,9 +54,20 @@ fn on_op(io: &Io, socket: &Socket) {
         let op: String = payload.get(0).expect("op");
         let spec: Value = payload.get(1).expect("spec");
         let target = operator(&io, &spec);
+        let ack = ack.expect("ack");
+        if op.starts_with("fetch") {
+            let io = io.clone();
+            tokio::spawn(async move {
+                let sockets = if op == "fetch" {
+                    target.fetch_sockets().await
+                } else {
+                    io.fetch_sockets().await
+                };
+                ack.send(&describe(sockets.expect("fetch"))).expect("ack");
+            });
+            return;
+        }
         let answer = match op.as_str() {
-            "fetch" => describe(target.fetch_sockets()),
-            "fetch-io" => describe(io.fetch_sockets()),
             "join" => {
                 target.sockets_join(strings(&spec["join"]));
                 json!("joined")
@@ -75,7 +86,7 @@ fn on_op(io: &Io, socket: &Socket) {
             }
             other => panic!("unknown op {other}"),
         };
-        ack.expect("ack").send(&answer).expect("ack");
+        ack.send(&answer).expect("ack");
     });
 }
 

@@ -2,25 +2,21 @@
 //! the main namespace, path `/socket.io/`, port `PORT` (default 3000) on every interface, default
 //! ping settings, no logging per message. SIGINT or SIGTERM shut it down gracefully.
 //!
-//! `REDIS_URL` (the contract's cluster mode) is refused until oxio has a Redis adapter.
+//! `REDIS_URL` (the contract's cluster mode) joins the classic Redis adapter on that server.
 //!
 //! `cargo run --release -p oxio-server --example bench_server`
 
 use std::process::ExitCode;
+use std::time::Duration;
 
+use oxio_cluster::redis::transport::RedisTarget;
+use oxio_cluster::redis::{RedisAdapterOptions, RedisCluster};
 use oxio_server::{Io, IoConfig};
 
 mod contract;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    if std::env::var_os("REDIS_URL").is_some_and(|url| !url.is_empty()) {
-        eprintln!(
-            "bench_server: REDIS_URL is set, but oxio cannot cluster through Redis yet; \
-             unset REDIS_URL to run a single in-memory server"
-        );
-        return ExitCode::from(2);
-    }
     let port = match std::env::var("PORT") {
         Err(_) => 3000,
         Ok(port) => match port.parse::<u16>() {
@@ -50,7 +46,21 @@ async fn main() -> ExitCode {
             }
         },
     };
-    let io = Io::new(IoConfig::default());
+    let mut config = IoConfig::default();
+    if let Some(url) = std::env::var("REDIS_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+    {
+        let options = RedisAdapterOptions::new(RedisTarget::Single(url));
+        match RedisCluster::connect(options, Duration::from_secs(5)).await {
+            Ok(cluster) => config = config.cluster(cluster),
+            Err(error) => {
+                eprintln!("bench_server: cannot use Redis: {error}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let io = Io::new(config);
     contract::install(&io);
     let address = listener
         .local_addr()

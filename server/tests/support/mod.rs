@@ -635,13 +635,13 @@ impl RawClient {
                 .await
                 .expect("no websocket message within the timeout")
                 .map(|r| r.map_err(|e| e.to_string()));
-            if let Some(Ok(WsMessage::Text(text))) = &next {
-                if text.as_str() == "2" {
-                    if self.answer_pings {
-                        self.send("3").await;
-                    }
-                    continue;
+            if let Some(Ok(WsMessage::Text(text))) = &next
+                && text.as_str() == "2"
+            {
+                if self.answer_pings {
+                    self.send("3").await;
                 }
+                continue;
             }
             return next;
         }

@@ -4,6 +4,9 @@
 use std::time::Duration;
 
 use clap::Parser;
+use oxio_cluster::redis::bookkeeping::BookkeepingConfig;
+use oxio_cluster::redis::transport::RedisTarget;
+use oxio_cluster::redis::{AdapterMode, RedisAdapterOptions, SubscriptionMode};
 use oxio_server::{Cors, CorsOrigin, EngineConfig, IoConfig};
 
 const ABOUT: &str =
@@ -11,14 +14,16 @@ const ABOUT: &str =
 
 const LONG_ABOUT: &str = "\
 A Socket.IO v5 server (Engine.IO v4: websocket and HTTP long-polling) with no application logic of
-its own, working as a relay, with the in-memory adapter (one process).
+its own, working as a relay: in memory (one process), or clustered through Redis with other oxio
+or Node socket.io servers (--redis, --redis-cluster, --sharded).
 
 What it does with events:
   <event>(...args)           every event a client emits is sent, with the same arguments (binary
                              included), to every other socket of the same namespace. Acks asked
                              for on relayed events are not answered.
   join(room[, ack])          the socket joins `room`; ack() when done, ack(\"<error>\") when
-                             `room` is not a string or is another socket's id.
+                             `room` is not a string or has the shape of a socket id (20
+                             URL-safe characters) other than the socket's own.
   leave(room[, ack])         the socket leaves `room`; ack() when done.
   to(room, event, ...args[, ack])
                              sends event(...args) to the sockets in `room`, the sender excluded;
@@ -114,13 +119,125 @@ pub(crate) struct Options {
     )]
     pub(crate) connect_timeout_ms: u64,
 
-    /// Redis URL, to share rooms and broadcasts with other servers. Not available yet: oxio
-    /// refuses to start when it is given
+    /// Redis URL, to share rooms, broadcasts and server-side events with other servers (oxio or
+    /// Node socket.io with @socket.io/redis-adapter) through Redis; without it (or
+    /// --redis-cluster) everything stays in memory
     #[arg(long, env = "REDIS_URL", value_name = "URL", hide_env_values = true)]
     pub(crate) redis: Option<String>,
+
+    /// Redis Cluster seed node URLs, comma-separated, instead of --redis
+    #[arg(
+        long,
+        env = "REDIS_CLUSTER",
+        value_name = "URL,...",
+        value_delimiter = ',',
+        hide_env_values = true,
+        conflicts_with = "redis"
+    )]
+    pub(crate) redis_cluster: Vec<String>,
+
+    /// Use the sharded adapter (Redis 7+, SPUBLISH/SSUBSCRIBE) with this subscription mode,
+    /// like Node's createShardedAdapter; the classic adapter otherwise
+    #[arg(long, env = "OXIO_SHARDED", value_name = "MODE", num_args = 0..=1,
+          default_missing_value = "dynamic", value_parser = ["static", "dynamic", "dynamic-private"])]
+    pub(crate) sharded: Option<String>,
+
+    /// The prefix of the Redis channels (Node's `key` / `channelPrefix`)
+    #[arg(
+        long,
+        env = "OXIO_REDIS_KEY",
+        value_name = "KEY",
+        default_value = "socket.io"
+    )]
+    pub(crate) redis_key: String,
+
+    /// How long cluster-wide requests (fetch sockets, all rooms, server-side emits with ack)
+    /// wait for the other servers, in milliseconds (Node's `requestsTimeout`)
+    #[arg(
+        long,
+        env = "OXIO_REQUESTS_TIMEOUT_MS",
+        value_name = "MS",
+        default_value_t = 5000
+    )]
+    pub(crate) requests_timeout_ms: u64,
+
+    /// Keep every socket and room as Redis SETs (`KEY#/#s#<socket>`, `KEY#/#r#<room>`),
+    /// readable by other processes; stale entries of crashed servers are swept
+    #[arg(long, env = "OXIO_REDIS_BOOKKEEPING")]
+    pub(crate) redis_bookkeeping: bool,
+
+    /// Bookkeeping: how often this server refreshes its liveness key, in milliseconds
+    #[arg(
+        long,
+        value_name = "MS",
+        hide = true,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub(crate) redis_bookkeeping_heartbeat_ms: Option<u64>,
+
+    /// Bookkeeping: how long a silent server counts as alive before it is swept, in milliseconds
+    #[arg(
+        long,
+        value_name = "MS",
+        hide = true,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub(crate) redis_bookkeeping_ttl_ms: Option<u64>,
+
+    /// Bookkeeping: how often this server looks for dead servers to sweep, in milliseconds
+    #[arg(
+        long,
+        value_name = "MS",
+        hide = true,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub(crate) redis_bookkeeping_sweep_ms: Option<u64>,
 }
 
 impl Options {
+    /// The Redis adapter the options ask for; `None` for in-memory.
+    pub(crate) fn redis(&self) -> Option<RedisAdapterOptions> {
+        let target = match (&self.redis, self.redis_cluster.as_slice()) {
+            (Some(url), _) if !url.is_empty() => RedisTarget::Single(url.clone()),
+            (_, seeds) if !seeds.is_empty() => RedisTarget::Cluster(seeds.to_vec()),
+            _ => return None,
+        };
+        let mode = match self.sharded.as_deref() {
+            None => AdapterMode::Classic {
+                requests_timeout: Duration::from_millis(self.requests_timeout_ms),
+                publish_on_specific_response_channel: false,
+            },
+            Some(mode) => AdapterMode::Sharded {
+                subscription_mode: match mode {
+                    "static" => SubscriptionMode::Static,
+                    "dynamic-private" => SubscriptionMode::DynamicPrivate,
+                    _ => SubscriptionMode::Dynamic,
+                },
+            },
+        };
+        let mut options = RedisAdapterOptions::new(target)
+            .key(self.redis_key.clone())
+            .mode(mode);
+        if self.redis_bookkeeping {
+            let mut config = BookkeepingConfig {
+                key: self.redis_key.clone(),
+                ..BookkeepingConfig::default()
+            };
+            // Hidden timing overrides, for tests that cannot wait for the defaults.
+            if let Some(ms) = self.redis_bookkeeping_heartbeat_ms {
+                config.heartbeat_interval = Duration::from_millis(ms);
+            }
+            if let Some(ms) = self.redis_bookkeeping_ttl_ms {
+                config.node_ttl = Duration::from_millis(ms);
+            }
+            if let Some(ms) = self.redis_bookkeeping_sweep_ms {
+                config.sweep_interval = Duration::from_millis(ms);
+            }
+            options = options.bookkeeping(config);
+        }
+        Some(options)
+    }
+
     /// The CORS settings the options ask for.
     pub(crate) fn cors(&self) -> Result<Cors, String> {
         let origins: Vec<String> = self
@@ -203,6 +320,30 @@ mod tests {
             .cors()
             .unwrap();
         assert!(cors.credentials);
+    }
+
+    #[test]
+    fn bookkeeping_timings_override_the_defaults() {
+        let options = parse(&[
+            "--redis",
+            "redis://127.0.0.1:6379/",
+            "--redis-bookkeeping",
+            "--redis-bookkeeping-heartbeat-ms",
+            "100",
+            "--redis-bookkeeping-ttl-ms=400",
+            "--redis-bookkeeping-sweep-ms",
+            "200",
+        ]);
+        let config = options.redis().unwrap().bookkeeping.unwrap();
+        assert_eq!(config.heartbeat_interval, Duration::from_millis(100));
+        assert_eq!(config.node_ttl, Duration::from_millis(400));
+        assert_eq!(config.sweep_interval, Duration::from_millis(200));
+        let defaults = parse(&["--redis", "redis://127.0.0.1:6379/", "--redis-bookkeeping"])
+            .redis()
+            .unwrap()
+            .bookkeeping
+            .unwrap();
+        assert_eq!(defaults.node_ttl, BookkeepingConfig::default().node_ttl);
     }
 
     #[test]

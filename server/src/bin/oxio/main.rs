@@ -5,8 +5,10 @@
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
+use oxio_cluster::redis::{AdapterMode, RedisCluster};
 use oxio_server::Io;
 use tracing_subscriber::EnvFilter;
 
@@ -25,19 +27,29 @@ async fn main() -> ExitCode {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
 
-    if options.redis.as_deref().is_some_and(|url| !url.is_empty()) {
-        // The URL is not echoed: it may carry a password.
-        tracing::error!(
-            "clustering through Redis (--redis / REDIS_URL) is not available yet; \
-             unset it to run one server with the in-memory adapter"
-        );
-        return ExitCode::from(2);
-    }
-    let config = match options.io_config() {
+    let mut config = match options.io_config() {
         Ok(config) => config,
         Err(message) => {
             tracing::error!("{message}");
             return ExitCode::from(2);
+        }
+    };
+    let adapter = match options.redis() {
+        None => "in-memory",
+        Some(redis) => {
+            let adapter = match redis.mode {
+                AdapterMode::Classic { .. } => "redis (classic)",
+                AdapterMode::Sharded { .. } => "redis (sharded)",
+            };
+            match RedisCluster::connect(redis, Duration::from_secs(5)).await {
+                Ok(cluster) => config = config.cluster(cluster),
+                Err(error) => {
+                    // The URL is not echoed: it may carry a password.
+                    tracing::error!("cannot use Redis: {error}");
+                    return ExitCode::from(2);
+                }
+            }
+            adapter
         }
     };
     let listener = match tokio::net::TcpListener::bind(options.address.as_str()).await {
@@ -64,7 +76,7 @@ async fn main() -> ExitCode {
         ping_timeout_ms = options.ping_timeout_ms,
         max_payload = options.max_payload,
         connect_timeout_ms = options.connect_timeout_ms,
-        adapter = "in-memory",
+        adapter,
         "oxio {} listening on http://{address}{path} (relay, any namespace)",
         env!("CARGO_PKG_VERSION"),
     );
