@@ -43,6 +43,6 @@ pub use config::{AllowRequest, Cors, CorsOrigin, EngineConfig, Refusal, Transpor
 pub use engine::Engine;
 pub use frame::Frame;
 pub use oxio_protocol::engine_io::{Message, Utf8Bytes};
-pub use request::{RequestInfo, TransportKind};
+pub use request::{EngineQuery, RequestInfo, TransportKind, query_param};
 pub use response::ResponseBody;
 pub use socket::{CloseReason, Handler, SendError, Socket};

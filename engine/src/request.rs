@@ -24,7 +24,8 @@ pub struct RequestInfo {
 }
 
 impl RequestInfo {
-    /// The value of a query parameter, percent-decoded; `None` when absent.
+    /// The value of a query parameter of the URI, percent-decoded; `None` when absent. Read as
+    /// [`query_param`] reads it.
     pub fn query_param(&self, key: &str) -> Option<Cow<'_, str>> {
         query_param(self.uri.query().unwrap_or(""), key)
     }
@@ -49,16 +50,32 @@ impl TransportKind {
     }
 }
 
-/// The Engine.IO parameters of one request.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct EngineQuery<'a> {
+/// The Engine.IO parameters of a request's query string: `EIO` (the protocol version),
+/// `transport` and `sid`, each read as [`query_param`] reads it.
+///
+/// [`crate::Engine::handle`] reads them itself; this is for a service that looks at a request
+/// before handing it to the engine, for example to route a session's requests to the node that
+/// holds it.
+///
+/// ```
+/// use oxio_engine::{EngineQuery, TransportKind};
+///
+/// let query = EngineQuery::parse("EIO=4&transport=polling&t=P3bXk9a&sid=r1a2b3");
+/// assert_eq!(query.protocol(), Some("4"));
+/// assert_eq!(query.transport_kind(), Some(TransportKind::Polling));
+/// assert_eq!(query.sid(), Some("r1a2b3"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineQuery<'a> {
     pub(crate) protocol: Option<Cow<'a, str>>,
     pub(crate) transport: Option<Cow<'a, str>>,
     pub(crate) sid: Option<Cow<'a, str>>,
 }
 
 impl<'a> EngineQuery<'a> {
-    pub(crate) fn parse(query: &'a str) -> Self {
+    /// Reads the parameters from a query string (what follows `?` in the request target, without
+    /// the `?`). Never fails: a missing parameter is `None`.
+    pub fn parse(query: &'a str) -> Self {
         EngineQuery {
             protocol: query_param(query, "EIO"),
             transport: query_param(query, "transport"),
@@ -66,8 +83,24 @@ impl<'a> EngineQuery<'a> {
         }
     }
 
-    /// The transport, when it is one the engine knows.
-    pub(crate) fn transport_kind(&self) -> Option<TransportKind> {
+    /// The `EIO` parameter: the protocol version (`4` for the clients this engine serves).
+    pub fn protocol(&self) -> Option<&str> {
+        self.protocol.as_deref()
+    }
+
+    /// The `transport` parameter as sent (see [`EngineQuery::transport_kind`]).
+    pub fn transport(&self) -> Option<&str> {
+        self.transport.as_deref()
+    }
+
+    /// The `sid` parameter: the session id; `None` on a handshake. An empty `sid=` is an (unknown)
+    /// session id here, where Node's engine.io takes it for a handshake.
+    pub fn sid(&self) -> Option<&str> {
+        self.sid.as_deref()
+    }
+
+    /// The transport, when it is one the engine knows (exactly `polling` or `websocket`).
+    pub fn transport_kind(&self) -> Option<TransportKind> {
         match self.transport.as_deref()? {
             "polling" => Some(TransportKind::Polling),
             "websocket" => Some(TransportKind::Websocket),
@@ -76,11 +109,33 @@ impl<'a> EngineQuery<'a> {
     }
 }
 
-/// The first value of `key` in a `k=v&k=v` query, percent-decoded (`+` as space).
-fn query_param<'a>(query: &'a str, key: &str) -> Option<Cow<'a, str>> {
-    query.split('&').find_map(|pair| {
+/// The value of `key` in a query string (`k=v&k=v`, without the leading `?`), percent-decoded;
+/// `None` when absent. Read as Node's engine.io reads its query (`URLSearchParams`, then
+/// `Object.fromEntries`), so the application sees what `socket.handshake.query` holds there.
+///
+/// When `key` occurs more than once, the last occurrence wins. A pair matches when its name equals
+/// `key` once percent-decoded (clients encode names with `encodeURIComponent`, so `my%20key=1` is
+/// found as `my key`), or as written. A name without `=` has the empty value; empty pairs (`&&`)
+/// are skipped. Decoding turns `%XX` into the byte `XX` and `+` into a space; a malformed escape
+/// (`%`, `%4`, `%zz`) stays as written, and bytes that do not form UTF-8 become U+FFFD. The result
+/// borrows from `query` when the value holds neither `%` nor `+`, and is never longer than the
+/// value as written.
+///
+/// ```
+/// use oxio_engine::query_param;
+///
+/// let query = "token=a%2Fb+c&EIO=4&transport=polling&t=P3bXk9a";
+/// assert_eq!(query_param(query, "token").as_deref(), Some("a/b c"));
+/// assert_eq!(query_param(query, "sid"), None);
+/// assert_eq!(query_param("room=a&room=b", "room").as_deref(), Some("b"));
+/// ```
+pub fn query_param<'a>(query: &'a str, key: &str) -> Option<Cow<'a, str>> {
+    query.rsplit('&').find_map(|pair| {
+        if pair.is_empty() {
+            return None;
+        }
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (name == key).then(|| percent_decode(value))
+        (name == key || percent_decode(name) == key).then(|| percent_decode(value))
     })
 }
 
@@ -141,5 +196,35 @@ mod tests {
         assert_eq!(percent_decode("%4"), "%4");
         assert_eq!(percent_decode("%zz"), "%zz");
         assert_eq!(percent_decode("%ff"), "\u{fffd}");
+        assert_eq!(percent_decode("%e2%82"), "\u{fffd}");
+        assert_eq!(percent_decode("%e2%82%ac%41"), "\u{20ac}A");
+        assert_eq!(percent_decode("100%"), "100%");
+    }
+
+    #[test]
+    fn names_match_as_written_or_decoded() {
+        let query = "my%20key=1&a+b=2&sid%3D=3&EI%4F=4";
+        assert_eq!(query_param(query, "my key").as_deref(), Some("1"));
+        assert_eq!(query_param(query, "my%20key").as_deref(), Some("1"));
+        assert_eq!(query_param(query, "a b").as_deref(), Some("2"));
+        assert_eq!(query_param(query, "sid=").as_deref(), Some("3"));
+        assert_eq!(query_param(query, "sid"), None);
+        assert_eq!(EngineQuery::parse(query).protocol(), Some("4"));
+    }
+
+    #[test]
+    fn like_url_search_params() {
+        // The last occurrence wins, as in `Object.fromEntries(url.searchParams)`.
+        assert_eq!(query_param("a%20b=1&a b=2", "a b").as_deref(), Some("2"));
+        let q = EngineQuery::parse("EIO=3&transport=websocket&EIO=4&transport=polling");
+        assert_eq!(q.protocol(), Some("4"));
+        assert_eq!(q.transport_kind(), Some(TransportKind::Polling));
+        // Empty pairs are no parameter with an empty name; `=v` is.
+        assert_eq!(query_param("a=1&&b=2", ""), None);
+        assert_eq!(query_param("=v&a=1", "").as_deref(), Some("v"));
+        assert_eq!(
+            EngineQuery::parse("EIO=4&transport=polling&sid=").sid(),
+            Some("")
+        );
     }
 }

@@ -1,6 +1,6 @@
 // Differential check, comparison: joins Node's and oxio's JSON lines by file, reports every decoder
 // result on which they disagree (accept/reject, or decoded value), and classifies each disagreement by
-// the divergences listed in ../DIVERGENCES.md (ids D1..., M1...) and its open bugs (B...). Returns 1
+// the divergences listed in ../DIVERGENCES.md (ids D1..., M1..., R1...) and its open bugs (B...). Returns 1
 // if any disagreement is explained by neither, 0 otherwise.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -166,6 +166,11 @@ function classify(key, input, n, r) {
     }
     case "msgpack":
       return classifyMsgpack(n, r);
+    case "redis_msgpack":
+    case "redis_json": {
+      const t = key === "redis_msgpack" ? redisMsgpackTriggers(input) : redisJsonTriggers(input, n);
+      return t.size ? [...t].sort().join("+") : null;
+    }
     default:
       return null;
   }
@@ -203,6 +208,130 @@ function classifyMsgpack(n, r) {
   return null;
 }
 
+// ---- Redis adapter values (R1...) ---------------------------------------------------------------------
+
+// What in a msgpack input can make notepack.io 3.0.1 and oxio's decoder differ, found by walking it
+// with oxio's framing (a value's length as its header gives it). Returns the set of divergence ids.
+function redisMsgpackTriggers(buf) {
+  const t = new Set();
+  let pos = 0;
+  const MAX_DEPTH = 100;
+  const need = (n) => {
+    if (pos + n > buf.length) throw new Error("truncated");
+  };
+  const uint = (n) => {
+    need(n);
+    let v = 0;
+    for (let i = 0; i < n; i++) v = v * 256 + buf[pos + i];
+    pos += n;
+    return v;
+  };
+  const int8 = () => {
+    need(1);
+    return (buf[pos++] << 24) >> 24;
+  };
+  // An extension of type `ty`, `len` bytes; `sized` for c7/c8/c9 (`ext8` for c7).
+  const ext = (head, ty, len) => {
+    need(len);
+    const body = buf.subarray(pos, pos + len);
+    pos += len;
+    const sized = head >= 0xc7 && head <= 0xc9;
+    if (ty === 0 && sized) return { kind: "arraybuffer" };
+    if (ty === 0 && head === 0xd7) return { kind: "date" };
+    if (ty === -1 && ((head === 0xd6) || (head === 0xd7) || (head === 0xc7 && len === 12))) {
+      // Nanoseconds that are not whole ms: Node adds them as a double fraction (R9).
+      const nanos = head === 0xd6 ? 0 : head === 0xd7 ? body.readUInt32BE(0) >>> 2 : body.readUInt32BE(0);
+      if (nanos % 1e6 !== 0) t.add("R9");
+      return { kind: "date" };
+    }
+    if (ty === -1) t.add("R2");
+    else t.add("R1");
+    return { kind: "ext" };
+  };
+  // One value: {kind, text (a string's or binary's text, for keys), date, arraybuffer (for keys)}.
+  const item = (depth) => {
+    need(1);
+    const b = buf[pos++];
+    if (b <= 0x7f || b >= 0xe0) return { kind: "number" };
+    if (b <= 0x8f) return map(b & 0x0f, depth);
+    if (b <= 0x9f) return array(b & 0x0f, depth);
+    if (b <= 0xbf) return str(b & 0x1f);
+    switch (b) {
+      case 0xc0: return { kind: "null" };
+      case 0xc2: case 0xc3: return { kind: "bool" };
+      case 0xc4: case 0xc5: case 0xc6: return str(uint(1 << (b - 0xc4)), "bin");
+      case 0xc7: case 0xc8: case 0xc9: {
+        const len = uint(1 << (b - 0xc7));
+        return ext(b, int8(), len);
+      }
+      case 0xca: need(4); pos += 4; return { kind: "number" };
+      case 0xcb: need(8); pos += 8; return { kind: "number" };
+      case 0xcc: case 0xcd: case 0xce: case 0xcf: { const n = 1 << (b - 0xcc); need(n); pos += n; return { kind: "number" }; }
+      case 0xd0: case 0xd1: case 0xd2: case 0xd3: { const n = 1 << (b - 0xd0); need(n); pos += n; return { kind: "number" }; }
+      case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8: {
+        const ty = int8();
+        if (b === 0xd4 && ty === 0) { need(1); pos += 1; return { kind: "undefined" }; }
+        return ext(b, ty, 1 << (b - 0xd4));
+      }
+      case 0xd9: case 0xda: case 0xdb: return str(uint(1 << (b - 0xd9)));
+      case 0xdc: case 0xdd: return array(uint(2 << (b - 0xdc)), depth);
+      case 0xde: case 0xdf: return map(uint(2 << (b - 0xde)), depth);
+      default: throw new Error("invalid byte");
+    }
+  };
+  const str = (n, kind = "str") => {
+    need(n);
+    const text = buf.toString("utf8", pos, pos + n);
+    pos += n;
+    return { kind, text };
+  };
+  const array = (n, depth) => {
+    if (depth >= MAX_DEPTH) { t.add("R4"); throw new Error("deep"); }
+    const out = { kind: "array", date: false, arraybuffer: false };
+    for (let i = 0; i < n; i++) {
+      const v = item(depth + 1);
+      out.date ||= v.kind === "date" || !!v.date;
+      out.arraybuffer ||= v.kind === "arraybuffer" || !!v.arraybuffer;
+    }
+    return out;
+  };
+  const map = (n, depth) => {
+    if (depth >= MAX_DEPTH) { t.add("R4"); throw new Error("deep"); }
+    const seen = new Set();
+    for (let i = 0; i < n; i++) {
+      const k = item(depth + 1);
+      const v = item(depth + 1);
+      if (k.kind === "date" || k.date) t.add("R3");
+      if (k.kind === "arraybuffer" || k.arraybuffer) t.add("R7");
+      const name = k.text;
+      if (name === "__proto__") t.add("R5");
+      if (name !== undefined) {
+        if (v.kind === "undefined" && seen.has(name)) t.add("R6");
+        seen.add(name);
+      }
+    }
+    return { kind: "map" };
+  };
+  try {
+    item(0);
+  } catch {
+    // Truncated or invalid: both refuse it, or the triggers found so far explain the difference.
+  }
+  return t;
+}
+
+// JSON text: nesting deeper than 100 (R4), and strings with lone surrogates (R8), seen in Node's value.
+function redisJsonTriggers(buf, n) {
+  const t = new Set();
+  if (depthOf(buf.toString("utf8")) > 100) t.add("R4");
+  const lone = (v) =>
+    typeof v === "string" ? !v.isWellFormed()
+      : Array.isArray(v) ? v.some(lone)
+        : v && typeof v === "object" ? Object.keys(v).some((k) => !k.isWellFormed() || lone(v[k])) : false;
+  if (n.ok && lone(n.value)) t.add("R8");
+  return t;
+}
+
 export function compare(nodePath, rustPath, corpus) {
   const node = readLines(nodePath);
   const rust = readLines(rustPath);
@@ -219,7 +348,7 @@ export function compare(nodePath, rustPath, corpus) {
       continue;
     }
     const input = readFileSync(join(corpus, file));
-    for (const key of ["eio_packet", "eio_payload", "sio", "ws_path", "msgpack"]) {
+    for (const key of ["eio_packet", "eio_payload", "sio", "ws_path", "msgpack", "redis_msgpack", "redis_json"]) {
       if (r[key] === "pending") { pending++; continue; }
       compared++;
       const nv = n[key];

@@ -4,7 +4,8 @@
 //   node differential.mjs decode <corpus dir>                    # Node's lines
 //   node compare.mjs <node.jsonl> <rust.jsonl> <corpus dir>      # report disagreements
 //
-// Each line: {"file", "eio_packet", "eio_payload", "sio", "ws_path", "msgpack"}, each decoder's result
+// Each line: {"file", "eio_packet", "eio_payload", "sio", "ws_path", "msgpack", "redis_msgpack",
+// "redis_json"}, each decoder's result
 // {"ok": false, "error": "..."} | {"ok": true, "value": ...} | "skip" (the decoder does not apply to
 // this input, e.g. a text decoder on bytes that are not UTF-8, which neither a websocket text frame
 // nor a JavaScript string can hold). Values are normalized so that both implementations can print
@@ -16,19 +17,46 @@ import { Decoder } from "socket.io-parser";
 import notepack from "notepack.io";
 
 const hex = (b) => Buffer.from(b).toString("hex");
+
+// notepack.io decodes an ArrayBuffer extension (ext type 0) by allocating and filling the length its
+// header declares, before looking at the input: 12 bytes can declare 4 GB and take minutes. Such an
+// input always fails in the end (the value runs past the input), so it fails at once here, with the
+// same answer: while notepack decodes, an ArrayBuffer longer than the input is refused.
+let notepackInput = Infinity;
+globalThis.ArrayBuffer = new Proxy(ArrayBuffer, {
+  construct(target, args, newTarget) {
+    if (args[0] > notepackInput) throw new RangeError("ArrayBuffer longer than the input");
+    return Reflect.construct(target, args, newTarget);
+  },
+});
+function notepackDecode(buf) {
+  notepackInput = buf.length;
+  try {
+    return notepack.decode(buf);
+  } finally {
+    notepackInput = Infinity;
+  }
+}
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
+// The files under root/*/, and those directly in root (a fuzzer's scratch corpus), in the order of
+// decode_corpus.rs.
 function files(root) {
   const out = [];
-  for (const dir of readdirSync(root).sort()) {
-    const d = join(root, dir);
+  const top = [];
+  for (const name of readdirSync(root).sort()) {
+    const d = join(root, name);
+    if (statSync(d).isFile()) {
+      top.push(d);
+      continue;
+    }
     if (!statSync(d).isDirectory()) continue;
     for (const f of readdirSync(d).sort()) {
       const p = join(d, f);
       if (statSync(p).isFile()) out.push(p);
     }
   }
-  return out;
+  return [...out, ...top];
 }
 
 // ---- Engine.IO -----------------------------------------------------------------------------------
@@ -202,7 +230,7 @@ function msgpackData(v, count, depth = 0) {
 function msgpack(buf) {
   let p;
   try {
-    p = notepack.decode(buf);
+    p = notepackDecode(buf);
     if (p === null || typeof p !== "object") throw new Error("not a packet object");
     checkPacket(p);
   } catch (e) {
@@ -216,6 +244,46 @@ function msgpack(buf) {
   }
   value.attachments = count.n;
   return { ok: true, value };
+}
+
+// ---- Redis adapter (@socket.io/redis-adapter 8.3: notepack.io 3.0.1, and JSON.parse) -------------
+
+// The common form of a decoded value (fuzz/src/differential.rs writes oxio's the same way): JSON,
+// each Buffer or ArrayBuffer as {"$bin": hex}, a Date as its toJSON (ISO string, null if invalid),
+// NaN and the infinities as {"$num": "NaN"} ("Infinity", "-Infinity"), undefined as JSON.stringify
+// has it (left out of an object, null elsewhere). Objects are rebuilt with own properties only, so a
+// "__proto__" key that notepack turned into a prototype is not there (JSON.parse's is).
+export function redisForm(v, depth = 0) {
+  if (depth > 5000) return { $too_deep: true };
+  if (v === undefined || v === null) return null;
+  if (typeof v === "number") return Number.isFinite(v) ? v : { $num: String(v) };
+  if (typeof v !== "object") return v;
+  if (Buffer.isBuffer(v) || v instanceof ArrayBuffer) return { $bin: hex(Buffer.from(v)) };
+  if (v instanceof Date) return v.toJSON();
+  if (Array.isArray(v)) return v.map((x) => redisForm(x, depth + 1));
+  const entries = [];
+  for (const k of Object.keys(v)) if (v[k] !== undefined) entries.push([k, redisForm(v[k], depth + 1)]);
+  return Object.fromEntries(entries);
+}
+
+// notepack.io 3.0.1's decode, as the adapter calls it on every message that is not JSON.
+function redisMsgpack(buf) {
+  try {
+    return { ok: true, value: redisForm(notepackDecode(buf)) };
+  } catch (e) {
+    return { ok: false, error: String(e.message ?? e) };
+  }
+}
+
+// The adapter's JSON path (`JSON.parse(msg.toString())`), for inputs starting with `{` (what the
+// adapter parses as JSON) or `[`.
+function redisJson(buf) {
+  if (buf[0] !== 0x7b && buf[0] !== 0x5b) return "skip";
+  try {
+    return { ok: true, value: redisForm(JSON.parse(buf.toString("utf8"))) };
+  } catch (e) {
+    return { ok: false, error: String(e.message ?? e) };
+  }
 }
 
 // ---- decode ------------------------------------------------------------------------------------------
@@ -239,6 +307,8 @@ function decodeAll(root) {
       line.ws_path = "skip";
     }
     line.msgpack = msgpack(buf);
+    line.redis_msgpack = redisMsgpack(buf);
+    line.redis_json = redisJson(buf);
     process.stdout.write(JSON.stringify(line) + "\n");
   }
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Differential check of oxio's decoders against Node's (engine.io-parser, socket.io-parser,
-# notepack.io, pinned in package-lock.json): runs every file under CORPUS/*/ (default fuzz/corpus;
-# a fuzzing scratch corpus such as /tmp/oxio-fuzz works too) through both, and reports every input on
-# which they disagree (accept/reject or decoded value). A disagreement must be a divergence listed in
+# notepack.io, pinned in package-lock.json; the Redis adapter's notepack and JSON paths included):
+# runs every file under CORPUS/*/ and directly in CORPUS (default fuzz/corpus; a fuzzing scratch
+# corpus such as /tmp/oxio-fuzz, or one target's directory of it, works too) through both, and
+# reports every input on which they disagree (accept/reject or decoded value). A disagreement must be a divergence listed in
 # fuzz/DIVERGENCES.md (the report names its id) or a bug; the script exits 1 if any is unexplained.
 #
 # VERBOSE=1 prints the explained disagreements too.

@@ -145,6 +145,8 @@ pub fn line(file: &str, data: &[u8]) -> String {
     let ws_path = transcript::parse(data).map_or(json!("skip"), ws_path);
     let msgpack = msgpack(data);
     json!({
+        "redis_msgpack": redis_msgpack(data),
+        "redis_json": redis_json(data),
         "file": file,
         "eio_packet": eio_packet,
         "eio_payload": eio_payload,
@@ -165,5 +167,55 @@ fn msgpack(data: &[u8]) -> Value {
             json!({"ok": true, "value": v})
         }
         Err(e) => reject(e),
+    }
+}
+
+/// The Redis adapter's notepack decoder (`oxio_cluster::redis::wire::decode`), the value in the
+/// comparison's common form (`redis_form`).
+fn redis_msgpack(data: &[u8]) -> Value {
+    match oxio_cluster::redis::wire::decode(data) {
+        Ok(v) => json!({"ok": true, "value": redis_form(&v)}),
+        Err(e) => reject(e),
+    }
+}
+
+/// The Redis adapter's JSON path (`Value::from_json_text`), for inputs that start with `{` or `[`
+/// (Node's adapter parses a message as JSON when it starts with `{`).
+fn redis_json(data: &[u8]) -> Value {
+    if !matches!(data.first(), Some(b'{' | b'[')) {
+        return json!("skip");
+    }
+    match oxio_cluster::redis::wire::Value::from_json_text(data) {
+        Ok(v) => json!({"ok": true, "value": redis_form(&v)}),
+        Err(e) => reject(e),
+    }
+}
+
+/// The common form of a decoded Redis adapter value, as `differential.mjs` writes Node's: JSON, with
+/// binary values as `{"$bin": hex}`, NaN and the infinities as `{"$num": "NaN"}` (`"Infinity"`,
+/// `"-Infinity"`), and a map's duplicate keys resolved as in JS (the last one wins). Integers are
+/// written exactly; the comparison reads them as JS numbers, as Node holds them.
+fn redis_form(v: &oxio_cluster::redis::wire::Value) -> Value {
+    use oxio_cluster::redis::wire::Value as V;
+    match v {
+        V::Nil => Value::Null,
+        V::Bool(b) => json!(b),
+        V::Int(n) => json!(n),
+        V::UInt(n) => json!(n),
+        V::Float(f) if f.is_nan() => json!({"$num": "NaN"}),
+        V::Float(f) if f.is_infinite() => {
+            json!({"$num": if *f > 0.0 { "Infinity" } else { "-Infinity" }})
+        }
+        V::Float(f) => json!(f),
+        V::Str(s) => json!(s),
+        V::Bin(b) => json!({"$bin": hex(b)}),
+        V::Array(items) => Value::Array(items.iter().map(redis_form).collect()),
+        V::Map(entries) => {
+            let mut map = serde_json::Map::new();
+            for (k, item) in entries {
+                map.insert(k.clone(), redis_form(item));
+            }
+            Value::Object(map)
+        }
     }
 }

@@ -8,6 +8,9 @@ use bytes::Bytes;
 
 use super::jsnum;
 
+/// `Number.MAX_SAFE_INTEGER`: 2^53 - 1.
+const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
 /// One msgpack or JSON value.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
@@ -136,8 +139,11 @@ impl Value {
         match self {
             Value::Nil => out.push_str("null"),
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            // A JS number holds integers exactly only up to 2^53: beyond, `String` writes the
+            // nearest double, as Node's decoder has it.
+            Value::Int(n) if n.unsigned_abs() > MAX_SAFE_INTEGER => jsnum::write(*n as f64, out),
             Value::Int(n) => out.push_str(&n.to_string()),
-            Value::UInt(n) => out.push_str(&n.to_string()),
+            Value::UInt(n) => jsnum::write(*n as f64, out),
             Value::Float(f) => jsnum::write(*f, out),
             Value::Str(s) => out.push_str(s),
             Value::Bin(b) => out.push_str(&String::from_utf8_lossy(b)),
@@ -205,5 +211,32 @@ impl From<Bytes> for Value {
 impl From<Vec<Value>> for Value {
     fn from(items: Vec<Value>) -> Value {
         Value::Array(items)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn js_string_of_integers_beyond_2_pow_53_is_the_doubles() {
+        assert_eq!(
+            Value::Int(9_007_199_254_740_991).to_js_string(),
+            "9007199254740991"
+        );
+        assert_eq!(
+            Value::Int(9_007_199_254_740_993).to_js_string(),
+            "9007199254740992"
+        );
+        assert_eq!(
+            Value::Int(-9_007_199_254_740_993).to_js_string(),
+            "-9007199254740992"
+        );
+        assert_eq!(Value::Int(i64::MIN).to_js_string(), "-9223372036854776000");
+        assert_eq!(Value::UInt(u64::MAX).to_js_string(), "18446744073709552000");
+        assert_eq!(
+            Value::Array(vec![Value::Int(1), Value::UInt(1 << 63)]).to_js_string(),
+            "1,9223372036854776000"
+        );
     }
 }
