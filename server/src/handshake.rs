@@ -65,7 +65,9 @@ impl Handshake {
             .filter_map(|pair| pair.split('=').next().filter(|key| !key.is_empty()))
             .filter_map(|key| {
                 let value = self.request.query_param(key)?;
-                Some((key.to_owned(), value.into_owned().into()))
+                // Names are decoded like values, as Node's `URLSearchParams` does.
+                let name = oxio_engine::query_param(&format!("k={key}"), "k")?.into_owned();
+                Some((name, value.into_owned().into()))
             })
             .collect();
         let address = self
