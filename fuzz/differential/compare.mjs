@@ -191,17 +191,6 @@ function classifyMsgpack(n, r) {
   if (n.ok && r.ok) {
     const raw = r.value.data_raw ?? "";
     if (raw.includes('[-1,{"_placeholder":true')) return "M1";
-    // Open bug B2: integer map keys beyond 2^53 written exactly, not as String(key) of the number.
-    const roundKeys = (v) => JSON.parse(JSON.stringify(v), function (_k, x) {
-      if (!x || typeof x !== "object" || Array.isArray(x)) return x;
-      const o = {};
-      for (const k of Object.keys(x)) {
-        const big = /^-?[0-9]{16,}$/.test(k) && Math.abs(Number(k)) > MAX_SAFE;
-        o[big ? String(Number(k)) : k] = x[k];
-      }
-      return o;
-    });
-    if (canonical(roundKeys(r.value)) === canonical(n.value)) return "B2";
     const shown = (JSON.stringify(r.value.data ?? null).match(/"\$bin"/g) ?? []).length;
     if (r.value.attachments > shown) return "M5";
   }

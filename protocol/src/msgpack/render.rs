@@ -8,6 +8,9 @@
 
 use bytes::Bytes;
 
+/// The largest integer a JavaScript number holds exactly (2^53).
+const MAX_SAFE_INTEGER: u64 = 1 << 53;
+
 use super::json_out::{write_date, write_f64, write_i64, write_str, write_u64};
 use super::read::{Reader, Token};
 use super::{MsgpackError, MsgpackLimits};
@@ -157,7 +160,12 @@ impl<'s> Renderer<'s> {
                 }
                 write_str(&mut self.json, &key);
             }
-            // As `String(key)`, which is what a JavaScript object key becomes.
+            // As `String(key)`, which is what a JavaScript object key becomes: beyond 2^53 the
+            // number Node decoded is already rounded to the nearest double.
+            Token::UInt(v) if v > MAX_SAFE_INTEGER => self.quoted(|json| write_f64(json, v as f64)),
+            Token::Int(v) if v.unsigned_abs() > MAX_SAFE_INTEGER => {
+                self.quoted(|json| write_f64(json, v as f64))
+            }
             Token::UInt(v) => self.quoted(|json| write_u64(json, v)),
             Token::Int(v) => self.quoted(|json| write_i64(json, v)),
             Token::Float(v) if v.is_nan() => self.json.extend_from_slice(b"\"NaN\""),

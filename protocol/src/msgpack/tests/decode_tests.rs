@@ -127,6 +127,11 @@ fn values_become_json() {
             b"\x92\xa1e\x86\x01\xa1a\xff\x01\xcb\xbf\xf8\0\0\0\0\0\0\x02\xc0\x03\xc3\x04\xd4\0\0\x05",
             r#"["e",{"1":"a","-1":1,"-1.5":2,"null":3,"true":4,"undefined":5}]"#,
         ),
+        // Integer keys beyond 2^53 as the double Node decoded (values stay exact).
+        (
+            b"\x92\xa1e\x82\xcf\0\x20\0\0\0\0\0\x01\x01\xd3\xff\xdf\xff\xff\xff\xff\xff\xff\x02",
+            r#"["e",{"9007199254740992":1,"-9007199254740992":2}]"#,
+        ),
         (b"\x92\xa1e\x83\xa1a\xd4\0\0\xa1b\x01\xa1c\xd4\0\0", r#"["e",{"b":1}]"#),
         (b"\x92\xa1e\x81\xa1a\xd4\0\0", r#"["e",{}]"#),
         (b"\x93\xa1e\xd4\0\x07\xc0", r#"["e",null,null]"#),
