@@ -13,12 +13,13 @@ import statistics
 import sys
 from collections import defaultdict
 
-SCENARIOS = ["fanout-50k", "fanout-cap", "rooms", "echo", "connect", "cluster", "cluster-rooms"]
+SCENARIOS = ["fanout-50k", "fanout-cap", "rooms", "echo", "connect", "cluster", "cluster-cap", "cluster-rooms"]
 SERVERS = ["calibration", "oxio", "socketioxide", "node"]
 
 # scenario -> (rate key, rate unit, CPU key, CPU unit)
 METRICS = {
     "fanout-cap": ("held_deliveries_per_s", "deliveries/s (held)", "server_cpu_us_per_delivery", "µs/delivery"),
+    "cluster-cap": ("held_deliveries_per_s", "deliveries/s (held)", "server_cpu_us_per_delivery", "µs/delivery"),
     "echo": ("round_trips_per_s", "round trips/s", "server_cpu_us_per_round_trip", "µs/round trip"),
     "connect": ("connects_per_s", "connects/s", "server_cpu_us_per_connect", "µs/connect"),
 }

@@ -12,7 +12,7 @@
 # (medians, ratios to Node and to the calibration server) and benches/results/latest.png.
 #
 # Environment: RUNS (3), SERVERS ("calibration oxio socketioxide node"), SCENARIOS ("fanout-50k fanout-cap
-# rooms echo connect cluster cluster-rooms"), SERVER_CORE (0), LOADGEN_CORE (1), POLLING_SHARE (0: share
+# rooms echo connect cluster cluster-cap cluster-rooms"), SERVER_CORE (0), LOADGEN_CORE (1), POLLING_SHARE (0: share
 # of receivers on long-polling for the servers that have it), LOADGEN_ARGS (extra load generator options),
 # QUICK (0), BASE_PORT (3300). The cluster scenarios need redis-server (apt-get install redis-server) and
 # run for node and oxio only.
@@ -29,7 +29,7 @@ if [[ $QUICK == 1 ]]; then
 else
     RUNS=${RUNS:-3}
     SERVERS=${SERVERS:-calibration oxio socketioxide node}
-    SCENARIOS=${SCENARIOS:-fanout-50k fanout-cap rooms echo connect cluster cluster-rooms}
+    SCENARIOS=${SCENARIOS:-fanout-50k fanout-cap rooms echo connect cluster cluster-cap cluster-rooms}
     QUICK_FLAG=
 fi
 SERVER_CORE=${SERVER_CORE:-0}

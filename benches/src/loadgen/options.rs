@@ -10,6 +10,7 @@ scenarios:
   echo          100 clients, closed-loop echo with ack
   connect       10000 connections, then every one must answer an echo
   cluster       fanout-50k with the publisher on --url (A), receivers on --url-b (B)
+  cluster-cap   fanout-cap with the publisher on --url (A), receivers on --url-b (B)
   cluster-rooms rooms with the publisher on --url (A), receivers on --url-b (B)
 options:
   --url URL             server (cluster: A)             [http://127.0.0.1:3000]
@@ -21,7 +22,7 @@ options:
   --duration S  --warmup S  --drain S  (seconds, fractions allowed)
   --polling-share F     share (0..1) of receivers on HTTP long-polling   [0]
   --concurrency N       connects in flight                              [64]
-  --step F  --max-rate N  --loss-limit F  --p99-limit-ms MS   (fanout-cap)
+  --step F  --max-rate N  --loss-limit F  --p99-limit-ms MS   (fanout-cap, cluster-cap)
   --wait-secs S         wait this long for the server to listen         [10]
   --quick               short durations, fewer clients (CI smoke)
 Progress goes to stderr; the result is one JSON object on stdout.";
@@ -142,7 +143,7 @@ impl Options {
         };
         match scenario {
             "fanout-50k" | "cluster" => {}
-            "fanout-cap" => (o.rate, o.duration, o.warmup) = (20.0, 2.0, 1.0),
+            "fanout-cap" | "cluster-cap" => (o.rate, o.duration, o.warmup) = (20.0, 2.0, 1.0),
             "rooms" | "cluster-rooms" => {
                 (o.clients, o.rooms, o.rate, o.warmup) = (10_000, 100, 200.0, 6.0)
             }
@@ -154,7 +155,7 @@ impl Options {
             (o.duration, o.warmup, o.drain) = (1.0, 0.5, 3.0);
             o.clients = o.clients.min(1000);
             o.rooms = o.rooms.min(10);
-            if scenario == "fanout-cap" {
+            if scenario.ends_with("-cap") {
                 (o.rate, o.step, o.max_rate) = (50.0, 4.0, 200.0);
                 o.duration = 0.5;
             }

@@ -38,6 +38,7 @@ pub async fn run(o: &Options) -> Result<Value, String> {
         "echo" => run.echo(&target).await,
         "connect" => run.connect(&target).await,
         "fanout-cap" => run.fanout(&target, None, true).await,
+        "cluster-cap" => run.fanout(&target, target_b.as_ref(), true).await,
         _ => run.fanout(&target, target_b.as_ref(), false).await,
     }
     run.finish();
