@@ -16,7 +16,7 @@ use cluster_support::{NodeOptions, OxioNode};
 use oxio_cluster::RemoteData;
 use oxio_cluster::redis::emitter::{Emitter, EmitterOptions, Publisher};
 use oxio_cluster::redis::transport::{ChannelKind, RedisTarget, Transport};
-use oxio_test_support::node::{NodeClients, NodePeer, bin, eventually, run_emitter};
+use oxio_test_support::node::{NodeClients, NodePeer, bin, eventually, run_emitter, sorted};
 use oxio_test_support::redis::RedisServer;
 use serde_json::{Value, json};
 use support::RawClient;
@@ -52,18 +52,6 @@ async fn publisher(url: &str) -> Arc<Transport> {
         "the publisher did not connect to Redis"
     );
     transport
-}
-
-/// The sorted strings of a JSON array.
-fn sorted(value: &Value) -> Vec<String> {
-    let mut items: Vec<String> = value
-        .as_array()
-        .unwrap_or_else(|| panic!("not an array: {value}"))
-        .iter()
-        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
-        .collect();
-    items.sort();
-    items
 }
 
 /// The rooms of oxio socket `id` of namespace `nsp`, sorted (`None` once it is gone).

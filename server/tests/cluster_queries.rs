@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use cluster_support::{NodeOptions, OxioNode, RawSubscriber};
 use oxio_server::{Args, RemoteSocket};
-use oxio_test_support::node::{NodeClients, NodePeer, eventually, repo_root};
+use oxio_test_support::node::{NodeClients, NodePeer, eventually, repo_root, sorted};
 use oxio_test_support::redis::RedisServer;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -47,18 +47,6 @@ async fn cluster(redis: &RedisServer) -> (NodePeer, OxioNode, NodeClients) {
         .collect();
     let clients = NodeClients::start(json!({ "clients": specs })).await;
     (node, oxio, clients)
-}
-
-/// The sorted strings of a JSON array.
-fn sorted(value: &Value) -> Vec<String> {
-    let mut items: Vec<String> = value
-        .as_array()
-        .unwrap_or_else(|| panic!("not an array: {value}"))
-        .iter()
-        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
-        .collect();
-    items.sort();
-    items
 }
 
 fn strings<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Vec<String> {

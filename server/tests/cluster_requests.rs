@@ -17,7 +17,7 @@ use oxio_cluster::redis::transport::{
 };
 use oxio_cluster::redis::wire;
 use oxio_server::{Args, BroadcastAckError, Payload};
-use oxio_test_support::node::{NodeClients, NodePeer, bin, eventually, run_emitter};
+use oxio_test_support::node::{NodeClients, NodePeer, bin, eventually, run_emitter, sorted};
 use oxio_test_support::redis::RedisServer;
 use serde_json::{Value, json};
 
@@ -42,18 +42,6 @@ fn classic(
         publish_on_specific_response_channel: specific,
     };
     options
-}
-
-/// The sorted strings of a JSON array.
-fn sorted(value: &Value) -> Vec<String> {
-    let mut items: Vec<String> = value
-        .as_array()
-        .unwrap_or_else(|| panic!("not an array: {value}"))
-        .iter()
-        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
-        .collect();
-    items.sort();
-    items
 }
 
 /// The first argument of each answer, as JSON, sorted by its text.

@@ -44,6 +44,18 @@ pub fn repo_root() -> PathBuf {
     root.canonicalize().unwrap_or_else(|_| root.to_owned())
 }
 
+/// The sorted strings of a JSON array (other values as their JSON text); panics on a non-array.
+pub fn sorted(value: &Value) -> Vec<String> {
+    let mut items: Vec<String> = value
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {value}"))
+        .iter()
+        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+        .collect();
+    items.sort();
+    items
+}
+
 /// `{"$bin": "<base64>"}`: how the scripts write binary values.
 pub fn bin(bytes: &[u8]) -> Value {
     json!({ "$bin": base64::engine::general_purpose::STANDARD.encode(bytes) })

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use oxio_test_support::node::{NodeClients, NodePeer, bin, date, eventually, run_emitter};
+use oxio_test_support::node::{NodeClients, NodePeer, bin, date, eventually, run_emitter, sorted};
 use oxio_test_support::redis::RedisServer;
 use serde_json::{Value, json};
 
@@ -13,18 +13,6 @@ const ALL: [usize; 4] = [0, 1, 2, 3];
 async fn two_peers(redis: &RedisServer, mode: &str) -> (NodePeer, NodePeer) {
     let config = |name: &str| json!({ "name": name, "redis": redis.url(), "mode": mode, "namespaces": ["/admin"] });
     tokio::join!(NodePeer::start(config("A")), NodePeer::start(config("B")))
-}
-
-/// The sorted strings of a JSON array.
-fn sorted(value: &Value) -> Vec<String> {
-    let mut items: Vec<String> = value
-        .as_array()
-        .unwrap_or_else(|| panic!("not an array: {value}"))
-        .iter()
-        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
-        .collect();
-    items.sort();
-    items
 }
 
 /// What both modes share: broadcast, rooms, fetchSockets, server-side events, acks.
