@@ -2,9 +2,10 @@
 //!
 //! A [`Frame`] is encoded when it is built and cloned by refcount afterwards, so a broadcast encodes
 //! its packet once and hands every recipient the same bytes. Text frames hold the whole packet text
-//! (`4hello`, `2`, `3probe`), which is both the websocket text frame and one element of a polling
-//! payload. Binary frames hold the raw message bytes: a websocket binary frame as they are, `b` +
-//! base64 inside a polling payload.
+//! (`4hello`, `2`, `3probe`), which is both the payload of the websocket text frame and one element
+//! of a polling payload. Binary frames hold the raw message bytes: a websocket binary frame as they
+//! are, `b` + base64 inside a polling payload. Either is stored behind its websocket header, so the
+//! websocket writer copies the frame to the socket without framing it per recipient.
 
 use base64::Engine as _;
 use bytes::{BufMut, Bytes, BytesMut};
@@ -12,33 +13,90 @@ use oxio_protocol::engine_io::{Message, Packet, SEPARATOR};
 use tokio_tungstenite::tungstenite;
 
 /// An encoded Engine.IO packet. Cloning is a refcount increment.
+///
+/// The bytes held are the whole websocket frame: its header, then the packet. Server frames are
+/// not masked, so they are the same for every recipient: a broadcast frames its packet once and
+/// the websocket writer copies them to the socket as they are. Polling uses the packet alone.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Frame(FrameKind);
+pub struct Frame {
+    /// Websocket header (FIN + opcode, length), then the payload.
+    wire: Bytes,
+    /// The length of the header in `wire`.
+    header: u8,
+}
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum FrameKind {
-    /// The packet's text form, type digit included.
-    Text(tungstenite::Utf8Bytes),
-    /// A binary message's bytes.
-    Binary(Bytes),
+/// The longest websocket header of an unmasked frame (64-bit length).
+const MAX_HEADER: usize = 10;
+const TEXT: u8 = 0x81;
+const BINARY: u8 = 0x82;
+
+/// Writes the header of an unmasked final frame with `opcode_byte` and a payload of `len` bytes
+/// at the end of `out` (whose length is the header's, see [`header_len`]).
+fn write_header(out: &mut [u8], opcode_byte: u8, len: usize) {
+    out[0] = opcode_byte;
+    match out.len() {
+        2 => out[1] = len as u8,
+        4 => {
+            out[1] = 126;
+            out[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+        }
+        _ => {
+            out[1] = 127;
+            out[2..10].copy_from_slice(&(len as u64).to_be_bytes());
+        }
+    }
+}
+
+/// The header length for a payload of `len` bytes.
+fn header_len(len: usize) -> usize {
+    match len {
+        0..=125 => 2,
+        126..=0xffff => 4,
+        _ => MAX_HEADER,
+    }
 }
 
 impl Frame {
-    pub(crate) const PING: Frame = Frame::control("2");
-    pub(crate) const PONG_PROBE: Frame = Frame::control("3probe");
-    pub(crate) const NOOP: Frame = Frame::control("6");
-    pub(crate) const CLOSE: Frame = Frame::control("1");
+    pub(crate) const PING: Frame = Frame::control(b"\x81\x012");
+    pub(crate) const PONG_PROBE: Frame = Frame::control(b"\x81\x063probe");
+    pub(crate) const NOOP: Frame = Frame::control(b"\x81\x016");
+    pub(crate) const CLOSE: Frame = Frame::control(b"\x81\x011");
 
-    const fn control(text: &'static str) -> Frame {
-        Frame(FrameKind::Text(tungstenite::Utf8Bytes::from_static(text)))
+    /// A short text frame, header included.
+    const fn control(wire: &'static [u8]) -> Frame {
+        Frame {
+            wire: Bytes::from_static(wire),
+            header: 2,
+        }
+    }
+
+    /// Frames what `fill` writes after `MAX_HEADER` reserved bytes of `out`, without copying it.
+    fn framed(mut out: BytesMut, opcode_byte: u8) -> Frame {
+        let len = out.len() - MAX_HEADER;
+        let header = header_len(len);
+        let start = MAX_HEADER - header;
+        write_header(&mut out[start..MAX_HEADER], opcode_byte, len);
+        let mut wire = out.freeze();
+        bytes::Buf::advance(&mut wire, start);
+        Frame {
+            wire,
+            header: header as u8,
+        }
+    }
+
+    /// A buffer with room for the longest header and `capacity` bytes of payload.
+    fn buffer(capacity: usize) -> BytesMut {
+        let mut out = BytesMut::with_capacity(MAX_HEADER + capacity);
+        out.put_bytes(0, MAX_HEADER);
+        out
     }
 
     /// A text message: `4` followed by `text`.
     pub fn text(text: &str) -> Frame {
-        let mut encoded = String::with_capacity(text.len() + 1);
-        encoded.push('4');
-        encoded.push_str(text);
-        Frame(FrameKind::Text(encoded.into()))
+        let mut out = Frame::buffer(text.len() + 1);
+        out.put_u8(b'4');
+        out.put_slice(text.as_bytes());
+        Frame::framed(out, TEXT)
     }
 
     /// A text message written by `write` straight into the frame, after the `4` this adds: for
@@ -47,17 +105,21 @@ impl Frame {
     /// # Panics
     /// If `write` appends bytes that are not UTF-8.
     pub fn text_with(capacity: usize, write: impl FnOnce(&mut BytesMut)) -> Frame {
-        let mut out = BytesMut::with_capacity(capacity + 1);
+        let mut out = Frame::buffer(capacity + 1);
         out.put_u8(b'4');
         write(&mut out);
-        let text = tungstenite::Utf8Bytes::try_from(out.freeze())
-            .expect("Frame::text_with: the writer must append UTF-8");
-        Frame(FrameKind::Text(text))
+        assert!(
+            std::str::from_utf8(&out[MAX_HEADER..]).is_ok(),
+            "Frame::text_with: the writer must append UTF-8"
+        );
+        Frame::framed(out, TEXT)
     }
 
-    /// A binary message.
+    /// A binary message (its bytes are copied once, behind the websocket header).
     pub fn binary(bytes: Bytes) -> Frame {
-        Frame(FrameKind::Binary(bytes))
+        let mut out = Frame::buffer(bytes.len());
+        out.put_slice(&bytes);
+        Frame::framed(out, BINARY)
     }
 
     /// Any Engine.IO packet.
@@ -65,35 +127,42 @@ impl Frame {
         if let Packet::Message(Message::Binary(bytes)) = packet {
             return Frame::binary(bytes.clone());
         }
-        let mut encoded = BytesMut::with_capacity(packet.text_len());
-        packet.encode_text(&mut encoded);
-        let text = tungstenite::Utf8Bytes::try_from(encoded.freeze())
-            .expect("the Engine.IO encoder writes UTF-8");
-        Frame(FrameKind::Text(text))
+        let mut out = Frame::buffer(packet.text_len());
+        packet.encode_text(&mut out);
+        debug_assert!(std::str::from_utf8(&out[MAX_HEADER..]).is_ok());
+        Frame::framed(out, TEXT)
+    }
+
+    /// The payload: the packet text of a text frame, the message of a binary one.
+    fn payload(&self) -> &[u8] {
+        &self.wire[usize::from(self.header)..]
+    }
+
+    fn is_text(&self) -> bool {
+        self.wire[0] == TEXT
+    }
+
+    /// The whole websocket frame, header included (the same bytes for every recipient).
+    pub(crate) fn websocket_bytes(&self) -> &[u8] {
+        &self.wire
     }
 
     /// The number of bytes the frame carries over websocket.
     pub fn len(&self) -> usize {
-        match &self.0 {
-            FrameKind::Text(text) => text.len(),
-            FrameKind::Binary(bytes) => bytes.len(),
-        }
+        self.wire.len() - usize::from(self.header)
     }
 
     /// The packet text of a text frame (`4hello`).
     pub fn as_text(&self) -> Option<&str> {
-        match &self.0 {
-            FrameKind::Text(text) => Some(text.as_str()),
-            FrameKind::Binary(_) => None,
-        }
+        // Checked when built; checking again costs a scan but no unsafe code.
+        self.is_text()
+            .then(|| std::str::from_utf8(self.payload()).ok())
+            .flatten()
     }
 
     /// The bytes of a binary message frame.
-    pub fn as_binary(&self) -> Option<&Bytes> {
-        match &self.0 {
-            FrameKind::Binary(bytes) => Some(bytes),
-            FrameKind::Text(_) => None,
-        }
+    pub fn as_binary(&self) -> Option<Bytes> {
+        (!self.is_text()).then(|| self.wire.slice(usize::from(self.header)..))
     }
 
     /// Whether the frame is empty (never true for a built frame: a text frame has its type digit).
@@ -101,35 +170,39 @@ impl Frame {
         self.len() == 0
     }
 
-    /// The websocket message for this frame (a refcount clone).
+    /// The websocket message for this frame.
     pub(crate) fn to_websocket(&self) -> tungstenite::Message {
-        match &self.0 {
-            FrameKind::Text(text) => tungstenite::Message::Text(text.clone()),
-            FrameKind::Binary(bytes) => tungstenite::Message::Binary(bytes.clone()),
+        let payload = self.wire.slice(usize::from(self.header)..);
+        if self.is_text() {
+            let text = tungstenite::Utf8Bytes::try_from(payload).expect("checked when built");
+            tungstenite::Message::Text(text)
+        } else {
+            tungstenite::Message::Binary(payload)
         }
     }
 
     fn polling_len(&self) -> usize {
-        match &self.0 {
-            FrameKind::Text(text) => text.len(),
-            FrameKind::Binary(bytes) => 1 + bytes.len().div_ceil(3) * 4,
+        if self.is_text() {
+            self.len()
+        } else {
+            1 + self.len().div_ceil(3) * 4
         }
     }
 
     fn write_polling(&self, out: &mut BytesMut) {
-        match &self.0 {
-            FrameKind::Text(text) => out.put_slice(text.as_bytes()),
-            FrameKind::Binary(bytes) => {
-                out.put_u8(b'b');
-                let start = out.len();
-                let encoded_len = bytes.len().div_ceil(3) * 4;
-                out.resize(start + encoded_len, 0);
-                let written = base64::engine::general_purpose::STANDARD
-                    .encode_slice(bytes, &mut out[start..])
-                    .expect("the slice was sized for the encoding");
-                out.truncate(start + written);
-            }
+        if self.is_text() {
+            out.put_slice(self.payload());
+            return;
         }
+        let bytes = self.payload();
+        out.put_u8(b'b');
+        let start = out.len();
+        let encoded_len = bytes.len().div_ceil(3) * 4;
+        out.resize(start + encoded_len, 0);
+        let written = base64::engine::general_purpose::STANDARD
+            .encode_slice(bytes, &mut out[start..])
+            .expect("the slice was sized for the encoding");
+        out.truncate(start + written);
     }
 }
 
@@ -167,6 +240,32 @@ mod tests {
             Some("4hello")
         );
         assert_eq!(Frame::PING.len(), 1);
+    }
+
+    #[test]
+    fn websocket_bytes_are_an_unmasked_final_frame() {
+        for (len, header) in [
+            (0, &[0x81, 1][..]),
+            (124, &[0x81, 125]),
+            (125, &[0x81, 126, 0, 126]),
+            (0xfffe, &[0x81, 126, 0xff, 0xff]),
+            (0xffff, &[0x81, 127, 0, 0, 0, 0, 0, 1, 0, 0]),
+        ] {
+            let frame = Frame::text(&"x".repeat(len));
+            let wire = frame.websocket_bytes();
+            assert_eq!(&wire[..header.len()], header, "text of {len} bytes");
+            assert_eq!(wire.len(), header.len() + len + 1);
+            assert_eq!(frame.len(), len + 1);
+            assert_eq!(frame.as_text().map(str::len), Some(len + 1));
+        }
+        let binary = Frame::binary(Bytes::from_static(&[1, 2, 3]));
+        assert_eq!(binary.websocket_bytes(), &[0x82, 3, 1, 2, 3]);
+        assert_eq!(binary.as_binary(), Some(Bytes::from_static(&[1, 2, 3])));
+        assert_eq!(binary.as_text(), None);
+        let written = Frame::text_with(0, |out| out.put_slice(b"2[\"e\"]"));
+        assert_eq!(written.websocket_bytes(), b"\x81\x0742[\"e\"]" as &[u8]);
+        assert_eq!(Frame::PONG_PROBE.as_text(), Some("3probe"));
+        assert_eq!(Frame::PING.websocket_bytes(), b"\x81\x012");
     }
 
     #[test]

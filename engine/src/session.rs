@@ -24,10 +24,12 @@
 //! - Exactly one writer drains the queue: the parked polling GET, or the websocket task.
 
 use std::any::Any;
-use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use futures_util::task::AtomicWaker;
 use oxio_protocol::engine_io::{Message, Packet};
 use parking_lot::Mutex;
 use tokio::sync::Notify;
@@ -53,15 +55,13 @@ pub(crate) enum Phase {
 pub(crate) struct State {
     pub(crate) transport: TransportKind,
     pub(crate) phase: Phase,
-    pub(crate) queue: VecDeque<Frame>,
+    pub(crate) queue: Vec<Frame>,
     /// Application frames in `queue` (control frames are not counted against the limit).
     queued_messages: usize,
     /// A polling GET is waiting for frames.
     pub(crate) poll_parked: bool,
     /// A polling POST is being read.
     pub(crate) post_in_progress: bool,
-    /// The websocket writer is in the middle of a write (the transport is not writable).
-    pub(crate) writing: bool,
     /// A write pause requested by [`crate::Socket::pause_after_queued`]: the websocket writer writes
     /// this many frames, then waits this long before writing more.
     pause_after: Option<(usize, Duration)>,
@@ -80,9 +80,16 @@ pub(crate) struct Session {
     /// State the application attaches to the session (see [`Socket::set_extension`]); dropped right
     /// after `on_close`, so state that holds the socket does not keep the session alive.
     pub(crate) extension: Mutex<Option<Arc<dyn Any + Send + Sync>>>,
-    /// Wakes the writer (parked GET or websocket task). `notify_one` keeps a permit, so no wake-up
-    /// is lost between checking the queue and waiting.
+    /// Wakes the parked GET. `notify_one` keeps a permit, so no wake-up is lost between checking
+    /// the queue and waiting.
     pub(crate) wake: Notify,
+    /// Wakes the websocket task: cheaper than `wake` for a wake-up per delivery. `writer_woken`
+    /// stays set until the task sees it, so no wake-up is lost between draining and waiting.
+    writer: AtomicWaker,
+    writer_woken: AtomicBool,
+    /// The websocket task is in the middle of a write (the transport is not writable). Outside the
+    /// state lock: the task sets it without taking the lock again after each write.
+    pub(crate) writing: AtomicBool,
 }
 
 /// What the transport should do after handing a packet to the session.
@@ -106,17 +113,19 @@ impl Session {
             state: Mutex::new(State {
                 transport,
                 phase: Phase::Open,
-                queue: VecDeque::new(),
+                queue: Vec::new(),
                 queued_messages: 0,
                 poll_parked: false,
                 post_in_progress: false,
-                writing: false,
                 pong_deadline: None,
                 pause_after: None,
                 timer_generation: 0,
             }),
             extension: Mutex::new(None),
             wake: Notify::new(),
+            writer: AtomicWaker::new(),
+            writer_woken: AtomicBool::new(false),
+            writing: AtomicBool::new(false),
         })
     }
 
@@ -132,31 +141,62 @@ impl Session {
             return Err(SendError::Closed(frame));
         }
         if state.queued_messages >= self.shared.config.max_queued_packets
-            || (volatile && !state.writable())
+            || (volatile && !self.writable(&state))
         {
             return Err(SendError::Full(frame));
         }
         state.queued_messages += 1;
-        state.queue.push_back(frame);
+        state.queue.push(frame);
         let first = state.queue.len() == 1;
         drop(state);
         if first {
-            self.wake.notify_one();
+            self.wake_writer();
         }
         Ok(())
+    }
+
+    /// Wakes whichever writer drains the queue (the parked GET or the websocket task).
+    pub(crate) fn wake_writer(&self) {
+        self.wake.notify_one();
+        self.writer_woken.store(true, Ordering::Release);
+        self.writer.wake();
+    }
+
+    /// For the websocket task, with the state lock held, before it drains the queue: wake-ups
+    /// until now are for frames it is about to take.
+    pub(crate) fn clear_writer_woken(&self) {
+        self.writer_woken.store(false, Ordering::Relaxed);
+    }
+
+    /// For the websocket task: ready once [`Session::wake_writer`] was called since the last time
+    /// this returned ready.
+    pub(crate) fn poll_writer_woken(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.writer_woken.swap(false, Ordering::Acquire) {
+            return Poll::Ready(());
+        }
+        self.writer.register(cx.waker());
+        if self.writer_woken.swap(false, Ordering::Acquire) {
+            return Poll::Ready(());
+        }
+        Poll::Pending
     }
 
     /// Queues a control frame (not counted against the queue limit).
     pub(crate) fn send_control(&self, frame: Frame) {
         let mut state = self.state.lock();
-        state.queue.push_back(frame);
+        state.queue.push(frame);
         drop(state);
-        self.wake.notify_one();
+        self.wake_writer();
     }
 
     /// Takes everything queued, for one batched write (a polling response ignores write pauses).
     pub(crate) fn drain_into(state: &mut State, out: &mut Vec<Frame>) {
-        out.extend(state.queue.drain(..));
+        if out.is_empty() {
+            // The buffers trade places: no frame is moved.
+            std::mem::swap(out, &mut state.queue);
+        } else {
+            out.append(&mut state.queue);
+        }
         state.queued_messages = 0;
         state.pause_after = None;
     }
@@ -271,9 +311,9 @@ impl Session {
                 state.pong_deadline = Some(deadline);
                 state.timer_generation += 1;
                 let generation = state.timer_generation;
-                state.queue.push_back(Frame::PING);
+                state.queue.push(Frame::PING);
                 drop(state);
-                self.wake.notify_one();
+                self.wake_writer();
                 self.shared.timers.schedule(deadline, self, generation);
             }
         }
@@ -326,11 +366,11 @@ impl Session {
         match (state.transport, reason) {
             (TransportKind::Polling, CloseReason::TransportClose) => {
                 if state.poll_parked {
-                    state.queue.push_back(Frame::NOOP);
+                    state.queue.push(Frame::NOOP);
                 }
             }
             // A lingering close sends its `1` once the queue is empty (see `polling::poll`).
-            (TransportKind::Polling, _) if !lingers => state.queue.push_back(Frame::CLOSE),
+            (TransportKind::Polling, _) if !lingers => state.queue.push(Frame::CLOSE),
             (TransportKind::Polling, _) | (TransportKind::Websocket, _) => {}
         }
         let linger_generation = state.timer_generation;
@@ -341,7 +381,7 @@ impl Session {
         };
         let closed = state.phase == Phase::Closed;
         drop(state);
-        self.wake.notify_one();
+        self.wake_writer();
         if closed {
             self.shared.remove(&self.id);
         } else {
@@ -364,12 +404,12 @@ impl Session {
     }
 }
 
-impl State {
+impl Session {
     /// Whether a frame sent now goes out without waiting behind others (Node's `transport.writable`).
-    fn writable(&self) -> bool {
-        match self.transport {
-            TransportKind::Polling => self.poll_parked && self.queue.is_empty(),
-            TransportKind::Websocket => !self.writing,
+    fn writable(&self, state: &State) -> bool {
+        match state.transport {
+            TransportKind::Polling => state.poll_parked && state.queue.is_empty(),
+            TransportKind::Websocket => !self.writing.load(Ordering::Acquire),
         }
     }
 }

@@ -27,8 +27,10 @@ fn answered_heartbeat() -> EngineConfig {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_websocket_client_is_closed() {
     let server = TestServer::start(fast_heartbeat()).await;
-    let (mut ws, sid, _) = ws_open(server.addr).await;
+    // The ping timer starts with the session, during `ws_open`: time from before it (a slow open
+    // would otherwise seem to shorten the interval).
     let start = Instant::now();
+    let (mut ws, sid, _) = ws_open(server.addr).await;
     assert_eq!(ws_next_text(&mut ws).await, "2");
     let pinged = start.elapsed();
     let (frames, end) = ws_read_to_end(&mut ws).await;

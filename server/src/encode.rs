@@ -256,10 +256,7 @@ mod tests {
             .binary(bytes::Bytes::from_static(b"\x01\x02"));
         let packet = event(Parser::Msgpack, "/chat", Some(7), "e", &args).expect("encodes");
         assert_eq!(packet.frames.len(), 1);
-        let bytes = packet.frames[0]
-            .as_binary()
-            .expect("one binary frame")
-            .clone();
+        let bytes = packet.frames[0].as_binary().expect("one binary frame");
         let decoded =
             oxio_protocol::msgpack::decode_bytes(&bytes, &Default::default()).expect("decodes");
         assert_eq!(decoded.namespace.as_str(), "/chat");
