@@ -214,12 +214,12 @@ impl Engine {
         B: Body<Data = bytes::Bytes> + Send + Unpin + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let info = RequestInfo {
-            method: request.method().clone(),
-            uri: request.uri().clone(),
-            headers: request.headers().clone(),
+        let info = RequestInfo::detached(
+            request.method(),
+            request.uri(),
+            request.headers(),
             remote_addr,
-        };
+        );
         if let Some(hook) = &self.shared.config.allow_request
             && let Err(refusal) = hook(&info)
         {

@@ -7,7 +7,8 @@
 use std::borrow::Cow;
 use std::net::SocketAddr;
 
-use http::{HeaderMap, Method, Uri};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Uri};
 
 /// The request that opened a session, as the application sees it (the allow-request hook, and
 /// [`crate::Socket::request`]).
@@ -24,6 +25,42 @@ pub struct RequestInfo {
 }
 
 impl RequestInfo {
+    /// The request data kept for the session's lifetime, copied out of the request: hyper parses
+    /// header values and the URI as slices of its connection read buffer (8 KiB or more), so
+    /// keeping the request's own values would keep that whole buffer alive for every session.
+    /// Here every header value shares one allocation the size of the values, and the URI its own.
+    pub fn detached(
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        remote_addr: Option<SocketAddr>,
+    ) -> Self {
+        let values: Vec<u8> = headers
+            .values()
+            .flat_map(|v| v.as_bytes())
+            .copied()
+            .collect();
+        let values = Bytes::from(values);
+        let mut compact = HeaderMap::with_capacity(headers.len());
+        let mut at = 0;
+        for (name, value) in headers {
+            let len = value.as_bytes().len();
+            let mut copied = HeaderValue::from_maybe_shared(values.slice(at..at + len))
+                .expect("bytes of a header value are a valid header value");
+            copied.set_sensitive(value.is_sensitive());
+            compact.append(name.clone(), copied);
+            at += len;
+        }
+        let uri = Uri::from_maybe_shared(Bytes::copy_from_slice(uri.to_string().as_bytes()))
+            .unwrap_or_else(|_| uri.clone());
+        Self {
+            method: method.clone(),
+            uri,
+            headers: compact,
+            remote_addr,
+        }
+    }
+
     /// The value of a query parameter of the URI, percent-decoded; `None` when absent. Read as
     /// [`query_param`] reads it.
     pub fn query_param(&self, key: &str) -> Option<Cow<'_, str>> {
@@ -171,6 +208,29 @@ fn hex(digit: u8) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn detached_request_info_keeps_every_header_and_the_uri() {
+        let mut headers = HeaderMap::new();
+        headers.insert("host", HeaderValue::from_static("example.com"));
+        headers.append("x-many", HeaderValue::from_static("one"));
+        headers.append("x-many", HeaderValue::from_static(""));
+        headers.append("x-many", HeaderValue::from_static("three"));
+        let mut secret = HeaderValue::from_static("token");
+        secret.set_sensitive(true);
+        headers.insert("authorization", secret);
+        let uri: Uri = "/socket.io/?EIO=4&transport=websocket&a=%20b"
+            .parse()
+            .unwrap();
+        let info = RequestInfo::detached(&Method::GET, &uri, &headers, None);
+        assert_eq!(info.headers, headers);
+        assert!(info.headers["authorization"].is_sensitive());
+        assert!(!info.headers["host"].is_sensitive());
+        let many: Vec<_> = info.headers.get_all("x-many").iter().collect();
+        assert_eq!(many, ["one", "", "three"]);
+        assert_eq!(info.uri, uri);
+        assert_eq!(info.query_param("a").as_deref(), Some(" b"));
+    }
 
     #[test]
     fn parses_engine_parameters() {
