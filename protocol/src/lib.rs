@@ -9,3 +9,4 @@ pub mod date;
 pub mod engine_io;
 pub mod msgpack;
 pub mod socket_io;
+pub mod websocket;

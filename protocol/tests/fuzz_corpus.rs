@@ -3,6 +3,9 @@
 //! toolchain. Seed transcripts (`#oxio-frames`, see `fuzz/src/transcript.rs`) also go through the
 //! checks of their target (`fuzz/src/checks.rs`, shared with the fuzz targets).
 //!
+//! Every file of `corpus/websocket_frames/` also goes through that target's checks
+//! (`fuzz/src/websocket_frames.rs`), and its seeds must end as their names say.
+//!
 //! The structure-aware targets' other inputs are raw bytes for `arbitrary`, not wire data; running them
 //! through the wire decoders is still a valid no-panic check.
 
@@ -13,6 +16,7 @@ use bytes::Bytes;
 use oxio_protocol::engine_io::{DecodeError, Packet, Utf8Bytes, decode_payload, encode_payload};
 use oxio_protocol::msgpack::MsgpackLimits;
 use oxio_protocol::socket_io::{self, DecodeLimits, Decoded};
+use oxio_protocol::websocket::FrameError;
 
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../fuzz/src/transcript.rs"]
@@ -21,6 +25,10 @@ mod transcript;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../fuzz/src/checks.rs"]
 mod checks;
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../fuzz/src/websocket_frames.rs"]
+mod websocket_frames;
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz/corpus");
 
@@ -157,6 +165,9 @@ fn every_corpus_file_decodes_without_panic() {
             check_socket_io(path, &data);
             checks::check_msgpack(&data, &MsgpackLimits::default());
             checks::check_msgpack(&data, &checks::TINY_MSGPACK);
+            if target_of(path) == "websocket_frames" {
+                websocket_frames::check(&data);
+            }
         };
         let name = path
             .strip_prefix(CORPUS)
@@ -275,4 +286,174 @@ fn wire_seeds_of_every_packet_type_decode() {
         }
     }
     assert_eq!(seen, [true; 7], "a packet type has no seed");
+}
+
+/// What each `websocket_frames` seed decodes to, fed whole: its number of messages and control
+/// frames, and the error it ends with (`seed-refuse-*`) or none.
+const WEBSOCKET_SEEDS: &[(&str, usize, Option<FrameError>)] = &[
+    ("seed-binary", 1, None),
+    ("seed-close-empty", 4, None),
+    ("seed-close-reason", 2, None),
+    ("seed-engine-default-limit", 4, None),
+    ("seed-fragmented-binary-empty-fragments", 2, None),
+    ("seed-fragmented-text-ping", 3, None),
+    ("seed-len16-binary", 1, None),
+    ("seed-len16-text-at-limit", 1, None),
+    ("seed-len64-binary", 3, None),
+    ("seed-len64-huge-pending", 1, None),
+    ("seed-len64-largest", 1, None),
+    ("seed-mixed", 7, None),
+    ("seed-text", 1, None),
+    (
+        "seed-refuse-close-1-byte",
+        0,
+        Some(FrameError::InvalidClosePayload),
+    ),
+    (
+        "seed-refuse-close-code",
+        0,
+        Some(FrameError::InvalidClosePayload),
+    ),
+    (
+        "seed-refuse-close-reason-utf8",
+        0,
+        Some(FrameError::InvalidUtf8),
+    ),
+    (
+        "seed-refuse-control-too-long",
+        0,
+        Some(FrameError::ControlTooLong),
+    ),
+    (
+        "seed-refuse-control-16-bit-length",
+        0,
+        Some(FrameError::ControlTooLong),
+    ),
+    (
+        "seed-refuse-fragmented-control",
+        0,
+        Some(FrameError::FragmentedControl),
+    ),
+    (
+        "seed-refuse-invalid-length",
+        0,
+        Some(FrameError::InvalidLength),
+    ),
+    (
+        "seed-refuse-invalid-length-2-53",
+        1,
+        Some(FrameError::InvalidLength),
+    ),
+    ("seed-refuse-invalid-utf8", 0, Some(FrameError::InvalidUtf8)),
+    (
+        "seed-refuse-invalid-utf8-fragments",
+        0,
+        Some(FrameError::InvalidUtf8),
+    ),
+    (
+        "seed-refuse-message-interrupted",
+        1,
+        Some(FrameError::MessageInterrupted),
+    ),
+    (
+        "seed-refuse-reserved-bits",
+        1,
+        Some(FrameError::ReservedBits),
+    ),
+    (
+        "seed-refuse-reserved-bits-rsv3",
+        0,
+        Some(FrameError::ReservedBits),
+    ),
+    ("seed-refuse-too-big", 1, Some(FrameError::TooBig)),
+    ("seed-refuse-too-big-fragments", 0, Some(FrameError::TooBig)),
+    (
+        "seed-refuse-too-big-header-only",
+        1,
+        Some(FrameError::TooBig),
+    ),
+    (
+        "seed-refuse-unexpected-continuation",
+        1,
+        Some(FrameError::UnexpectedContinuation),
+    ),
+    (
+        "seed-refuse-unknown-control-opcode",
+        1,
+        Some(FrameError::UnknownOpcode(11)),
+    ),
+    (
+        "seed-refuse-unknown-opcode",
+        0,
+        Some(FrameError::UnknownOpcode(3)),
+    ),
+    ("seed-refuse-unmasked", 1, Some(FrameError::Unmasked)),
+];
+
+/// The `websocket_frames` seeds are at least 12, each listed in `WEBSOCKET_SEEDS` and decoding (with
+/// the limit its first bytes choose) as listed there, and every refusal has a seed.
+#[test]
+fn websocket_seeds_end_as_named() {
+    let mut refused = [false; 11];
+    let mut seeds = 0;
+    for path in corpus_files() {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if !name.starts_with("seed-") || target_of(&path) != "websocket_frames" {
+            continue;
+        }
+        seeds += 1;
+        let Some(&(_, messages, error)) = WEBSOCKET_SEEDS.iter().find(|(n, ..)| *n == name) else {
+            panic!("{name} is not in WEBSOCKET_SEEDS");
+        };
+        let data = fs::read(&path).expect("readable seed");
+        let (max, _, stream) =
+            websocket_frames::parse(&data).expect("a seed has its control bytes");
+        let outcome = websocket_frames::feed(max, [stream]);
+        assert_eq!(
+            (outcome.messages.len(), outcome.error),
+            (messages, error),
+            "{name}: {outcome:?}"
+        );
+        assert_eq!(name.starts_with("seed-refuse-"), error.is_some(), "{name}");
+        if let Some(error) = error {
+            refused[match error {
+                FrameError::ReservedBits => 0,
+                FrameError::UnknownOpcode(_) => 1,
+                FrameError::Unmasked => 2,
+                FrameError::FragmentedControl => 3,
+                FrameError::ControlTooLong => 4,
+                FrameError::UnexpectedContinuation => 5,
+                FrameError::MessageInterrupted => 6,
+                FrameError::InvalidLength => 7,
+                FrameError::TooBig => 8,
+                FrameError::InvalidUtf8 => 9,
+                FrameError::InvalidClosePayload => 10,
+            }] = true;
+        }
+    }
+    assert!(seeds >= 12, "only {seeds} websocket_frames seeds");
+    assert_eq!(
+        seeds,
+        WEBSOCKET_SEEDS.len(),
+        "a seed of WEBSOCKET_SEEDS is missing"
+    );
+    assert_eq!(
+        refused, [true; 11],
+        "a FrameError has no seed-refuse-* file"
+    );
+}
+
+/// The model's close codes are `is_valid_close_code`'s.
+#[test]
+fn websocket_model_close_codes() {
+    for code in 0..=u16::MAX {
+        assert_eq!(
+            websocket_frames::model::valid_close_code(code),
+            oxio_protocol::websocket::is_valid_close_code(code),
+            "{code}"
+        );
+    }
 }
