@@ -90,7 +90,6 @@ pub struct EngineConfig {
     pub(crate) max_sessions: usize,
     pub(crate) max_queued_packets: usize,
     pub(crate) shutdown_timeout: Duration,
-    pub(crate) ws_read_buffer: usize,
 }
 
 impl Default for EngineConfig {
@@ -108,7 +107,6 @@ impl Default for EngineConfig {
             max_sessions: 100_000,
             max_queued_packets: 4096,
             shutdown_timeout: Duration::from_secs(5),
-            ws_read_buffer: 4096,
         }
     }
 }
@@ -207,14 +205,6 @@ impl EngineConfig {
         self
     }
 
-    /// The websocket read buffer per connection, in bytes. Default 4096 (tungstenite's own default is
-    /// 128 KiB). Larger buffers read big messages in fewer system calls and cost memory on every
-    /// connection, idle or not.
-    pub fn websocket_read_buffer(mut self, bytes: usize) -> Self {
-        self.ws_read_buffer = bytes.max(256);
-        self
-    }
-
     /// The configured path, with its trailing slash.
     pub fn get_path(&self) -> &str {
         &self.path
@@ -236,7 +226,6 @@ impl fmt::Debug for EngineConfig {
             .field("max_sessions", &self.max_sessions)
             .field("max_queued_packets", &self.max_queued_packets)
             .field("shutdown_timeout", &self.shutdown_timeout)
-            .field("ws_read_buffer", &self.ws_read_buffer)
             .finish()
     }
 }

@@ -10,7 +10,6 @@
 use base64::Engine as _;
 use bytes::{BufMut, Bytes, BytesMut};
 use oxio_protocol::engine_io::{Message, Packet, SEPARATOR};
-use tokio_tungstenite::tungstenite;
 
 /// An encoded Engine.IO packet. Cloning is a refcount increment.
 ///
@@ -170,17 +169,6 @@ impl Frame {
         self.len() == 0
     }
 
-    /// The websocket message for this frame.
-    pub(crate) fn to_websocket(&self) -> tungstenite::Message {
-        let payload = self.wire.slice(usize::from(self.header)..);
-        if self.is_text() {
-            let text = tungstenite::Utf8Bytes::try_from(payload).expect("checked when built");
-            tungstenite::Message::Text(text)
-        } else {
-            tungstenite::Message::Binary(payload)
-        }
-    }
-
     fn polling_len(&self) -> usize {
         if self.is_text() {
             self.len()
@@ -235,10 +223,7 @@ mod tests {
 
     #[test]
     fn text_frames_carry_the_type_digit() {
-        assert_eq!(
-            Frame::text("hello").to_websocket().to_text().ok(),
-            Some("4hello")
-        );
+        assert_eq!(Frame::text("hello").as_text(), Some("4hello"));
         assert_eq!(Frame::PING.len(), 1);
     }
 

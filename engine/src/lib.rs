@@ -1,4 +1,4 @@
-//! An Engine.IO v4 server on tokio, hyper 1 and tokio-tungstenite.
+//! An Engine.IO v4 server on tokio and hyper 1, with its own websocket framing.
 //!
 //! The engine speaks HTTP long-polling and websocket, upgrades polling sessions to websocket, keeps
 //! the heartbeat, and hands the application whole messages through a [`Handler`]. It can listen on
@@ -38,6 +38,7 @@ mod sid;
 mod socket;
 mod timers;
 mod websocket;
+mod ws_stream;
 
 pub use config::{AllowRequest, Cors, CorsOrigin, EngineConfig, Refusal, Transports};
 pub use engine::Engine;

@@ -77,7 +77,9 @@ async fn websocket_client_that_stops_answering_is_closed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_polling_client_is_closed() {
-    let server = TestServer::start(fast_heartbeat()).await;
+    // The first poll must find the ping still waiting for its pong: a 400 ms pong timeout leaves
+    // room for a loaded machine (with 100 ms, a slow first poll found the session already closed).
+    let server = TestServer::start(answered_heartbeat()).await;
     let (sid, _) = polling_handshake(server.addr).await;
     let ping = poll(server.addr, &sid).await;
     assert_eq!((ping.status, ping.text()), (200, "2"));

@@ -1,0 +1,253 @@
+//! The engine's own websocket framing, seen from a raw client: frames split across reads or packed
+//! into one, fragmented messages with control frames between the fragments, pings, the close
+//! handshake, and every refusal with the close code Node's `ws` sends (1002 protocol error,
+//! 1007 invalid UTF-8, 1009 message too big).
+
+mod support;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use oxio_engine::{CloseReason, EngineConfig};
+use oxio_protocol::websocket::encode_frame;
+use support::{TestServer, assert_no_panics, engine_path, text_message};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const TEXT: u8 = 1;
+const BINARY: u8 = 2;
+const CLOSE: u8 = 8;
+const PING: u8 = 9;
+const PONG: u8 = 10;
+
+/// A websocket client on a bare TCP stream, writing masked frames byte for byte as given.
+struct RawWs {
+    stream: TcpStream,
+    read: Vec<u8>,
+    sid: String,
+}
+
+/// A masked client frame; `first` is the first byte (FIN, RSV, opcode).
+fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_frame(&mut out, first, payload, Some([0x5a, 0x0f, 0xc3, 0x81]));
+    out
+}
+
+/// A whole (FIN) masked frame.
+fn whole(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    frame(0x80 | opcode, payload)
+}
+
+impl RawWs {
+    /// Upgrades and reads the open packet.
+    async fn open(addr: SocketAddr) -> RawWs {
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        let request = format!(
+            "GET {} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+            engine_path("transport=websocket")
+        );
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut ws = RawWs {
+            stream,
+            read: Vec::new(),
+            sid: String::new(),
+        };
+        let head_end = loop {
+            if let Some(at) = ws.read.windows(4).position(|w| w == b"\r\n\r\n") {
+                break at + 4;
+            }
+            ws.fill().await;
+        };
+        assert!(ws.read.starts_with(b"HTTP/1.1 101"), "not upgraded");
+        ws.read.drain(..head_end);
+        let (opcode, open) = ws.next().await.expect("open packet");
+        assert_eq!(opcode, TEXT);
+        let open = String::from_utf8(open).expect("text");
+        let handshake: serde_json::Value = serde_json::from_str(&open[1..]).expect("json");
+        ws.sid = handshake["sid"].as_str().expect("sid").to_owned();
+        ws
+    }
+
+    async fn fill(&mut self) -> usize {
+        let mut chunk = [0u8; 4096];
+        let n = tokio::time::timeout(Duration::from_secs(5), self.stream.read(&mut chunk))
+            .await
+            .expect("nothing from the server within 5 s")
+            .unwrap_or(0);
+        self.read.extend_from_slice(&chunk[..n]);
+        n
+    }
+
+    /// The next server frame (opcode, payload); `None` once the server closed the connection.
+    async fn next(&mut self) -> Option<(u8, Vec<u8>)> {
+        loop {
+            if self.read.len() >= 2 {
+                assert_eq!(self.read[1] & 0x80, 0, "server frames are not masked");
+                let (len, header) = match self.read[1] {
+                    126 if self.read.len() >= 4 => {
+                        (u16::from_be_bytes([self.read[2], self.read[3]]) as usize, 4)
+                    }
+                    126 | 127 => (usize::MAX, 0),
+                    n => (n as usize, 2),
+                };
+                if len != usize::MAX && self.read.len() >= header + len {
+                    let opcode = self.read[0] & 0x0f;
+                    let payload = self.read[header..header + len].to_vec();
+                    self.read.drain(..header + len);
+                    return Some((opcode, payload));
+                }
+            }
+            if self.fill().await == 0 {
+                return None;
+            }
+        }
+    }
+
+    async fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).await.expect("write");
+    }
+
+    /// The server's close frame, then the end of the connection; returns the close code.
+    async fn expect_close(&mut self) -> Option<u16> {
+        let (opcode, payload) = self.next().await.expect("a close frame");
+        assert_eq!(opcode, CLOSE, "expected a close frame, got {payload:?}");
+        assert_eq!(
+            self.next().await,
+            None,
+            "the server must end the connection"
+        );
+        (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frames_split_into_single_bytes_and_packed_into_one_write() {
+    let server = TestServer::start(EngineConfig::default()).await;
+    let mut ws = RawWs::open(server.addr).await;
+    // One byte per write: every read finds an incomplete frame.
+    let long = format!("4{}", "x".repeat(300));
+    for byte in whole(TEXT, long.as_bytes()) {
+        ws.send(&[byte]).await;
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(ws.next().await, Some((TEXT, long.clone().into_bytes())));
+    // Many frames in one write, the last one cut in two.
+    let packed: Vec<u8> = (0..50)
+        .flat_map(|i| whole(TEXT, format!("4m{i}").as_bytes()))
+        .collect();
+    let (head, tail) = packed.split_at(packed.len() - 3);
+    ws.send(head).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    ws.send(tail).await;
+    for i in 0..50 {
+        assert_eq!(ws.next().await, Some((TEXT, format!("4m{i}").into_bytes())));
+    }
+    let expected: Vec<_> = std::iter::once(long.as_str().to_owned())
+        .chain((0..50).map(|i| format!("4m{i}")))
+        .map(|text| text_message(&text[1..]))
+        .collect();
+    assert_eq!(server.recorder.messages(&ws.sid), expected);
+    assert_eq!(server.recorder.close_reasons(&ws.sid), vec![]);
+    assert_no_panics();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fragmented_messages_with_a_ping_between_the_fragments() {
+    let server = TestServer::start(EngineConfig::default()).await;
+    let mut ws = RawWs::open(server.addr).await;
+    let mut bytes = frame(TEXT, b"4frag");
+    bytes.extend(whole(PING, b"are you there"));
+    bytes.extend(frame(0, b"men"));
+    bytes.extend(frame(0x80, "téd".as_bytes()));
+    bytes.extend(frame(BINARY, &[1, 2]));
+    bytes.extend(whole(PONG, b"unsolicited"));
+    bytes.extend(frame(0x80, &[3]));
+    ws.send(&bytes).await;
+    assert_eq!(ws.next().await, Some((PONG, b"are you there".to_vec())));
+    assert_eq!(
+        ws.next().await,
+        Some((TEXT, "4fragmentéd".as_bytes().to_vec()))
+    );
+    assert_eq!(ws.next().await, Some((BINARY, vec![1, 2, 3])));
+    assert_eq!(server.recorder.close_reasons(&ws.sid), vec![]);
+    assert_no_panics();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_close_is_answered_with_its_code() {
+    let server = TestServer::start(EngineConfig::default()).await;
+    let mut ws = RawWs::open(server.addr).await;
+    ws.send(&whole(CLOSE, &[0x0f, 0xa0, b'b', b'y', b'e']))
+        .await;
+    assert_eq!(ws.expect_close().await, Some(4000));
+    assert_eq!(
+        server.recorder.wait_close(&ws.sid).await,
+        CloseReason::TransportClose
+    );
+    let mut ws = RawWs::open(server.addr).await;
+    ws.send(&whole(CLOSE, b"")).await;
+    assert_eq!(ws.expect_close().await, None);
+    assert_eq!(
+        server.recorder.wait_close(&ws.sid).await,
+        CloseReason::TransportClose
+    );
+    assert_no_panics();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_frames_close_with_the_code_node_sends() {
+    let max = 1000;
+    let server = TestServer::start(EngineConfig::default().max_payload(max)).await;
+    let unmasked = [0x81, 0x02, b'4', b'x'];
+    let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+        ("unmasked", unmasked.to_vec(), 1002),
+        ("reserved bit", frame(0xc1, b"4x"), 1002),
+        ("unknown opcode", whole(3, b"4x"), 1002),
+        ("fragmented ping", frame(PING, b""), 1002),
+        ("long ping", whole(PING, &[0; 126]), 1002),
+        ("stray continuation", frame(0x80, b"4x"), 1002),
+        (
+            "interrupted message",
+            [frame(TEXT, b"4a"), whole(TEXT, b"4b")].concat(),
+            1002,
+        ),
+        ("bad close code", whole(CLOSE, &[0x03, 0xed]), 1002),
+        ("text not UTF-8", whole(TEXT, &[b'4', 0xff, 0xfe]), 1007),
+        (
+            "text over the limit",
+            whole(TEXT, &vec![b'4'; max + 1]),
+            1009,
+        ),
+        (
+            "fragments over the limit",
+            [frame(BINARY, &vec![0; 600]), frame(0x80, &vec![0; 401])].concat(),
+            1009,
+        ),
+        (
+            "declared 4 GB",
+            vec![0x82, 0xff, 0, 0, 0, 1, 0, 0, 0, 0, 1, 2, 3, 4],
+            1009,
+        ),
+        (
+            "length beyond 2^53 - 1",
+            vec![0x82, 0xff, 0, 0x20, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4],
+            1009,
+        ),
+    ];
+    for (case, bytes, code) in cases {
+        let mut ws = RawWs::open(server.addr).await;
+        ws.send(&bytes).await;
+        assert_eq!(ws.expect_close().await, Some(code), "{case}");
+        assert_eq!(
+            server.recorder.wait_close(&ws.sid).await,
+            CloseReason::TransportError,
+            "{case}"
+        );
+        assert_eq!(server.recorder.messages(&ws.sid), vec![], "{case}");
+    }
+    server.wait_no_sessions(Duration::from_secs(2)).await;
+    assert_no_panics();
+}
