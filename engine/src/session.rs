@@ -74,7 +74,7 @@ pub(crate) struct State {
 /// [`Socket`] handle.
 pub(crate) struct Session {
     pub(crate) id: Arc<str>,
-    pub(crate) request: RequestInfo,
+    pub(crate) request: Arc<RequestInfo>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) state: Mutex<State>,
     /// State the application attaches to the session (see [`Socket::set_extension`]); dropped right
@@ -108,7 +108,7 @@ impl Session {
     ) -> Arc<Session> {
         Arc::new(Session {
             id,
-            request,
+            request: Arc::new(request),
             shared,
             state: Mutex::new(State {
                 transport,

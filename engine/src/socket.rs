@@ -106,8 +106,8 @@ impl Socket {
         &self.session.id
     }
 
-    /// The request that opened the session.
-    pub fn request(&self) -> &RequestInfo {
+    /// The request that opened the session (shared: keeping a clone costs a refcount).
+    pub fn request(&self) -> &Arc<RequestInfo> {
         &self.session.request
     }
 

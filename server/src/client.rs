@@ -35,6 +35,9 @@ pub(crate) struct Client {
     /// A reason decided here (parse error, slow client, ...) that overrides the engine's.
     close_reason: Mutex<Option<DisconnectReason>>,
     connected_once: AtomicBool,
+    /// The task that closes the connection if no namespace connects in time; cancelled at the
+    /// first connect (an idle connection then keeps no task and no timer).
+    connect_timer: Mutex<Option<tokio::task::AbortHandle>>,
 }
 
 /// How long the websocket writer waits after writing a CONNECT packet before what follows.
@@ -60,9 +63,11 @@ impl Client {
             reassembly: Mutex::new(Reassembly::new(limits)),
             close_reason: Mutex::default(),
             connected_once: AtomicBool::new(false),
+            connect_timer: Mutex::new(None),
         });
         let weak = Arc::downgrade(&client);
-        tokio::spawn(close_unless_connected(weak, timeout));
+        let timer = tokio::spawn(close_unless_connected(weak, timeout));
+        *client.connect_timer.lock() = Some(timer.abort_handle());
         client
     }
 
@@ -205,6 +210,7 @@ impl Client {
             return;
         }
         self.connected_once.store(true, Ordering::Release);
+        self.cancel_connect_timer();
         self.sockets
             .lock()
             .insert(namespace.name().into(), socket.clone());
@@ -293,7 +299,14 @@ impl Client {
     }
 
     /// The connection closed: every socket disconnects.
+    fn cancel_connect_timer(&self) {
+        if let Some(timer) = self.connect_timer.lock().take() {
+            timer.abort();
+        }
+    }
+
     pub(crate) fn on_close(&self, reason: CloseReason) {
+        self.cancel_connect_timer();
         let reason = self.close_reason.lock().unwrap_or(reason.into());
         let sockets: Vec<Socket> = self.sockets.lock().drain().map(|(_, s)| s).collect();
         for socket in sockets {

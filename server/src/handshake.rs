@@ -1,6 +1,7 @@
 //! What a socket's client sent when it connected: Node's `socket.handshake`.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use oxio_engine::RequestInfo;
@@ -9,7 +10,7 @@ use oxio_engine::RequestInfo;
 #[derive(Clone, Debug)]
 pub struct Handshake {
     /// The request that opened the connection (headers, URI, peer address).
-    pub request: RequestInfo,
+    pub request: Arc<RequestInfo>,
     /// When the socket connected, in milliseconds since the Unix epoch (Node's `issued`).
     pub issued: u64,
     /// The auth payload of the CONNECT packet (`{}` when the client sent none).
@@ -17,7 +18,7 @@ pub struct Handshake {
 }
 
 impl Handshake {
-    pub(crate) fn new(request: &RequestInfo, auth: serde_json::Value) -> Handshake {
+    pub(crate) fn new(request: &Arc<RequestInfo>, auth: serde_json::Value) -> Handshake {
         Handshake {
             request: request.clone(),
             issued: SystemTime::now()
