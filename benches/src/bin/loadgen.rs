@@ -5,11 +5,14 @@
 //! loadgen --help
 //! ```
 //!
-//! One thread (pin it with `taskset -c 1`), thousands of Engine.IO v4 / Socket.IO v5 clients over a
-//! minimal websocket client, optionally a share on HTTP long-polling. Progress goes to stderr; the result
-//! is one JSON object on stdout: latency percentiles (µs, publish → receipt on this process's clock),
-//! deliveries/s, loss, server CPU µs per delivery and RSS per connection (from `/proc/PID`), and this
-//! process's CPU share (`"status": "SATURATED"` above 90 % of its core: the numbers are then its own).
+//! One core (pin it with `taskset -c 1`): a tokio thread connects thousands of Engine.IO v4 / Socket.IO v5
+//! clients over a minimal websocket client (optionally a share on HTTP long-polling) and runs the
+//! publisher and the echo clients; connected websocket receivers are read by a paced `mio` loop on a
+//! second thread (`--receive-interval-us`). Progress goes to stderr; the result is one JSON object on
+//! stdout: latency percentiles (µs, publish → receipt on this process's clock), deliveries/s, loss,
+//! server CPU µs per delivery and RSS per connection (from `/proc/PID`), this process's CPU share
+//! (`"status": "SATURATED"` above 90 % of its core: the numbers are then its own) and the receive loop's
+//! work (`receiver_pool`).
 
 use oxio_benches::loadgen::{options::Options, procstat, scenarios};
 

@@ -1,5 +1,9 @@
 //! One Socket.IO client over websocket: Engine.IO open, Socket.IO connect (with the room in the auth),
 //! pings answered, and the client's role in the scenario.
+//!
+//! A receiver is served here only until its Socket.IO connect completed (Engine.IO open received, `40`
+//! sent, `40` received); then its socket goes to the receiver pool ([`super::receivers`]), when the
+//! scenario started one.
 
 use std::io;
 use std::rc::Rc;
@@ -8,6 +12,7 @@ use std::time::Duration;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Interval, MissedTickBehavior};
 
+use super::receivers::Handoff;
 use super::ws::{self, ReadBuf, Writer};
 use super::{Shared, Target, find_t, push_payload};
 
@@ -107,6 +112,21 @@ impl Session {
         self.on_frames(&mut read, &mut writer)?;
         writer.flush(&mut stream).await?;
         loop {
+            // A connected receiver goes to the receiver pool (every complete frame was handled, every
+            // answer written: what is left in `read` is at most a partial frame).
+            if self.connected
+                && self.spec.role == Role::Receiver
+                && let Some(pool) = self.shared.receivers.get()
+            {
+                let stream = stream.into_std()?;
+                stream.set_nonblocking(true)?;
+                return pool.attach(Handoff {
+                    stream,
+                    buffered: read.unconsumed().to_vec(),
+                    writer,
+                    counts: self.spec.counts,
+                });
+            }
             tokio::select! {
                 n = read.fill(&mut stream) => {
                     if n? == 0 {
@@ -154,12 +174,7 @@ impl Session {
             [b'2'] => writer.text(b"3"),
             [b'0', ..] => writer.text(self.spec.connect_packet().as_bytes()),
             [b'4', b'0', ..] if !self.connected => self.on_connected(writer),
-            [b'4', b'4', ..] | [b'4', b'1', ..] | [b'1', ..] => {
-                return Err(io::Error::other(format!(
-                    "server refused or ended the session: {}",
-                    String::from_utf8_lossy(&packet[..packet.len().min(120)])
-                )));
-            }
+            [b'4', b'4', ..] | [b'4', b'1', ..] | [b'1', ..] => return Err(session_ended(packet)),
             _ => {}
         }
         Ok(())
@@ -246,6 +261,14 @@ impl Session {
         }
         self.sent += burst;
     }
+}
+
+/// The error for a packet by which the server refused (`44`) or ended (`41`, Engine.IO `1`) the session.
+pub(super) fn session_ended(packet: &[u8]) -> io::Error {
+    io::Error::other(format!(
+        "server refused or ended the session: {}",
+        String::from_utf8_lossy(&packet[..packet.len().min(120)])
+    ))
 }
 
 async fn tick_or_never(tick: &mut Option<Interval>) {

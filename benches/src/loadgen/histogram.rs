@@ -86,6 +86,15 @@ impl Histogram {
         self.max
     }
 
+    /// Adds everything `other` recorded, as if it had been recorded here.
+    pub fn merge(&mut self, other: &Histogram) {
+        for (count, added) in self.counts.iter_mut().zip(&other.counts) {
+            *count += added;
+        }
+        self.total += other.total;
+        self.max = self.max.max(other.max);
+    }
+
     /// Forgets everything recorded.
     pub fn clear(&mut self) {
         self.counts.iter_mut().for_each(|c| *c = 0);
@@ -126,5 +135,27 @@ mod tests {
         assert!((9_850..=10_000).contains(&p99), "{p99}");
         assert_eq!(h.quantile(1.0), 10_000);
         assert_eq!(h.max(), 10_000);
+    }
+
+    #[test]
+    fn merge_is_recording_both() {
+        let (mut odd, mut even, mut all) = (
+            Histogram::default(),
+            Histogram::default(),
+            Histogram::default(),
+        );
+        for v in 1..=10_000 {
+            if v % 2 == 1 {
+                odd.record(v)
+            } else {
+                even.record(v)
+            }
+            all.record(v);
+        }
+        odd.merge(&even);
+        assert_eq!((odd.len(), odd.max()), (all.len(), all.max()));
+        for q in [0.1, 0.5, 0.99, 1.0] {
+            assert_eq!(odd.quantile(q), all.quantile(q));
+        }
     }
 }

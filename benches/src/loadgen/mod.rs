@@ -1,26 +1,35 @@
 //! The load generator behind `src/bin/loadgen.rs`: Engine.IO v4 + Socket.IO v5 clients over a minimal
-//! websocket client (and HTTP long-polling), all on one thread, driving the scenarios of the bench contract
+//! websocket client (and HTTP long-polling), driving the scenarios of the bench contract
 //! (`shared/bench-contract.md`).
 //!
-//! Everything runs on a current-thread runtime in one `LocalSet`: the contract pins the load generator to
-//! one core, so shared state is `Cell`/`RefCell` in one [`Shared`], with no atomics or locks on the
-//! receive path. Latency is receipt time minus the `t` stamped into the payload by the publisher, both on
-//! this process's clock (µs since [`Shared`] was made).
+//! Two threads, pinned together to one core by the caller (`taskset`):
+//! - a current-thread tokio runtime in one `LocalSet` runs the scenario driver, every connect and
+//!   handshake, the publisher, the echo, idle and long-polling clients. Its shared state is
+//!   `Cell`/`RefCell` in one [`Shared`];
+//! - the receiver pool ([`receivers`]) reads the websocket receivers once they are connected: one `mio`
+//!   loop whose passes are paced (at most one per receive interval), so that one read returns many
+//!   deliveries. It counts into its own tally, which [`Shared`] merges with its own counts (window,
+//!   received, latencies, drops) when the driver asks.
+//!
+//! Latency is receipt time minus the `t` stamped into the payload by the publisher, both on this
+//! process's clock (µs since [`Shared`] was made, the pool's clock included).
 
 pub mod client;
 pub mod histogram;
 pub mod options;
 pub mod polling;
 pub mod procstat;
+pub mod receivers;
 pub mod scenarios;
 pub mod ws;
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::io;
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use histogram::Histogram;
+use receivers::ReceiverPool;
 
 /// The 64 bytes of padding in every payload.
 pub const PAD: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -66,9 +75,11 @@ pub struct Shared {
     clock: Instant,
     /// The measured window `[start, end)` in µs; payloads stamped inside it are counted.
     pub window: Cell<(u64, u64)>,
-    /// Latencies (µs) of counted deliveries or round trips.
+    /// Latencies (µs) of counted deliveries or round trips on this thread (the receiver pool has its
+    /// own: see [`Shared::window_latencies`]).
     pub histogram: RefCell<Histogram>,
-    /// Deliveries (or round trips) counted in the window.
+    /// Deliveries (or round trips) counted in the window on this thread (all of them:
+    /// [`Shared::received_in_window`]).
     pub received: Cell<u64>,
     /// Deliveries (or round trips) owed for what was sent in the window.
     pub expected: Cell<u64>,
@@ -76,10 +87,13 @@ pub struct Shared {
     pub connected: Cell<usize>,
     /// Clients that failed before connecting.
     pub failed: Cell<usize>,
-    /// Clients that lost their connection after connecting.
+    /// Clients that lost their connection after connecting, on this thread (all of them:
+    /// [`Shared::dropped_in_all`]).
     pub dropped: Cell<usize>,
-    /// The first error seen, for the report.
+    /// The first error seen on this thread, for the report (or the pool's: [`Shared::any_error`]).
     pub first_error: RefCell<Option<String>>,
+    /// The receiver pool connected receivers are handed to, if the scenario started one.
+    pub receivers: OnceCell<ReceiverPool>,
     /// The publisher's rate in publishes per second (0: paused).
     pub rate: Cell<f64>,
     /// Bumped on every rate change, so the publisher restarts its schedule.
@@ -116,7 +130,17 @@ impl Shared {
             echo_answered: Cell::new(0),
             room_sizes: RefCell::new(vec![0; rooms.max(1)]),
             trigger: tokio::sync::watch::channel(0).0,
+            receivers: OnceCell::new(),
         }
+    }
+
+    /// Starts the receiver pool (on this clock), pacing its passes to one per `interval`; receivers
+    /// that connect from now on are handed to it.
+    pub fn start_receiver_pool(&self, interval: Duration) -> io::Result<()> {
+        let pool = ReceiverPool::start(self.clock, interval)?;
+        self.receivers
+            .set(pool)
+            .map_err(|_| io::Error::other("the receiver pool was already started"))
     }
 
     /// µs since the load generator started.
@@ -141,13 +165,42 @@ impl Shared {
         }
     }
 
-    /// Opens a new measured window of `duration_us` from now, forgetting the previous one.
+    /// Opens a new measured window of `duration_us` from now, forgetting the previous one (here and in
+    /// the receiver pool).
     pub fn start_window(&self, duration_us: u64) {
         self.histogram.borrow_mut().clear();
         self.received.set(0);
         self.expected.set(0);
         let now = self.now_us();
         self.window.set((now, now + duration_us));
+        if let Some(pool) = self.receivers.get() {
+            pool.start_window((now, now + duration_us));
+        }
+    }
+
+    /// Deliveries (or round trips) counted in the window, by this thread and by the receiver pool.
+    pub fn received_in_window(&self) -> u64 {
+        self.received.get() + self.receivers.get().map_or(0, ReceiverPool::received)
+    }
+
+    /// The latencies of the window, recorded by this thread and by the receiver pool.
+    pub fn window_latencies(&self) -> Histogram {
+        let mut histogram = self.histogram.borrow().clone();
+        if let Some(pool) = self.receivers.get() {
+            pool.add_latencies_to(&mut histogram);
+        }
+        histogram
+    }
+
+    /// Clients that lost their connection after connecting, on this thread or in the receiver pool.
+    pub fn dropped_in_all(&self) -> usize {
+        self.dropped.get() + self.receivers.get().map_or(0, ReceiverPool::dropped)
+    }
+
+    /// The first error this thread saw, else the first one the receiver pool saw.
+    pub fn any_error(&self) -> Option<String> {
+        let own = self.first_error.borrow().clone();
+        own.or_else(|| self.receivers.get().and_then(ReceiverPool::first_error))
     }
 
     /// Sets the publisher's rate (publishes per second).

@@ -23,6 +23,9 @@ options:
   --polling-share F     share (0..1) of receivers on HTTP long-polling   [0]
   --concurrency N       connects in flight                              [64]
   --step F  --max-rate N  --loss-limit F  --p99-limit-ms MS   (fanout-cap, cluster-cap)
+  --receive-interval-us US  websocket receivers are read at most once per US µs     [500]
+                        (one read returns many deliveries; latencies may include up to one
+                        interval of waiting; 0: no pacing)
   --wait-secs S         wait this long for the server to listen         [10]
   --quick               short durations, fewer clients (CI smoke)
 Progress goes to stderr; the result is one JSON object on stdout.";
@@ -68,6 +71,8 @@ pub struct Options {
     pub p99_limit_ms: f64,
     /// Wait for the server to listen, seconds.
     pub wait_secs: f64,
+    /// The receiver pool's pacing: passes start at most this often, µs.
+    pub receive_interval_us: u64,
 }
 
 fn value<T: std::str::FromStr>(name: &str, value: Option<&String>) -> Result<T, String> {
@@ -106,6 +111,7 @@ impl Options {
                 "--loss-limit" => o.loss_limit = value(name, next)?,
                 "--p99-limit-ms" => o.p99_limit_ms = value(name, next)?,
                 "--wait-secs" => o.wait_secs = value(name, next)?,
+                "--receive-interval-us" => o.receive_interval_us = value(name, next)?,
                 "-h" | "--help" => return Err(USAGE.to_owned()),
                 other => return Err(format!("unknown option {other}\n{USAGE}")),
             }
@@ -140,6 +146,7 @@ impl Options {
             loss_limit: 0.005,
             p99_limit_ms: 50.0,
             wait_secs: 10.0,
+            receive_interval_us: 500,
         };
         match scenario {
             "fanout-50k" | "cluster" => {}
@@ -182,6 +189,9 @@ mod tests {
         );
         let o = parse("rooms --quick --label x").unwrap();
         assert_eq!((o.clients, o.rooms, o.label.as_str()), (1000, 10, "x"));
+        assert_eq!(o.receive_interval_us, 500);
+        let o = parse("fanout-cap --receive-interval-us 0").unwrap();
+        assert_eq!(o.receive_interval_us, 0);
         assert!(parse("cluster").is_err());
         assert!(parse("nope").is_err());
         assert!(parse("echo --bogus 1").is_err());

@@ -1,4 +1,8 @@
 //! The scenarios: connect the clients, run measured windows, turn the counts into one JSON result.
+//!
+//! The scenarios with websocket receivers (all but echo and connect) start the receiver pool first, so
+//! every receiver is handed to it as soon as it is connected; a step's counts are this thread's plus the
+//! pool's, and the step reports the pool's work over the window (`receiver_pool`).
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -10,7 +14,8 @@ use tokio::time::sleep;
 
 use super::client::{self, Role, Spec};
 use super::options::Options;
-use super::procstat::{Snapshot, Usage, rss_kib};
+use super::procstat::{Snapshot, rss_kib};
+use super::receivers::PassStats;
 use super::{Shared, Target, polling};
 
 /// Load generator CPU share above which a result is marked SATURATED.
@@ -24,6 +29,13 @@ pub async fn run(o: &Options) -> Result<Value, String> {
         None => None,
     };
     let shared = Rc::new(Shared::new(o.rooms));
+    let receivers = !matches!(o.scenario.as_str(), "echo" | "connect");
+    if receivers {
+        let interval = Duration::from_micros(o.receive_interval_us);
+        shared
+            .start_receiver_pool(interval)
+            .map_err(|e| format!("receiver pool: {e}"))?;
+    }
     let mut run = Run {
         o,
         shared,
@@ -32,6 +44,7 @@ pub async fn run(o: &Options) -> Result<Value, String> {
         result: json!({
             "scenario": o.scenario, "label": o.label, "url": o.url, "url_b": o.url_b,
             "clients": o.clients, "rooms": o.rooms,
+            "receive_interval_us": receivers.then_some(o.receive_interval_us),
         }),
     };
     match o.scenario.as_str() {
@@ -57,6 +70,16 @@ async fn resolve(url: &str, wait_secs: f64) -> Result<Target, String> {
         sleep(Duration::from_millis(50)).await;
     }
     Ok(target)
+}
+
+/// One measured window: its length and the snapshots at its start, at its end and after the drain.
+struct Window {
+    seconds: f64,
+    first: Snapshot,
+    mid: Snapshot,
+    end: Snapshot,
+    /// The receiver pool's work from `first` to `mid`, if there is a pool.
+    receive: Option<PassStats>,
 }
 
 struct Run<'a> {
@@ -214,8 +237,8 @@ impl Run<'_> {
         );
         shared.set_rate(rate);
         sleep(Duration::from_secs_f64(o.warmup)).await;
-        let (window, first, mid, end) = self.window(|s| s.set_rate(0.0)).await;
-        let mut step = self.measure(window, first.until(&mid), first.until(&end));
+        let window = self.window(|s| s.set_rate(0.0)).await;
+        let mut step = self.measure(&window, &window.end);
         step["target_deliveries_per_s"] = json!(target.round());
         step["publish_rate"] = json!(rate);
         progress(o, format_args!("{step}"));
@@ -223,18 +246,21 @@ impl Run<'_> {
     }
 
     /// Opens the window, waits it out, calls `stop`, drains until everything owed arrived (or the drain
-    /// limit); returns the window's length and snapshots at its start, end and after the drain.
-    async fn window(&mut self, stop: impl FnOnce(&Shared)) -> (f64, Snapshot, Snapshot, Snapshot) {
+    /// limit).
+    async fn window(&mut self, stop: impl FnOnce(&Shared)) -> Window {
         let (o, shared) = (self.o, self.shared.clone());
         let pid = o.server_pid;
+        let pool_stats = || shared.receivers.get().map(|pool| pool.stats());
         shared.start_window((o.duration * 1e6) as u64);
         let first = Snapshot::take(pid);
+        let pool_first = pool_stats();
         let a_first = o.server_pid_a.map(|a| Snapshot::take(Some(a)));
         sleep(Duration::from_secs_f64(o.duration)).await;
         let mid = Snapshot::take(pid);
+        let pool_mid = pool_stats();
         stop(&shared);
         let deadline = Instant::now() + Duration::from_secs_f64(o.drain);
-        while shared.received.get() < shared.expected.get() && Instant::now() < deadline {
+        while shared.received_in_window() < shared.expected.get() && Instant::now() < deadline {
             sleep(Duration::from_millis(2)).await;
         }
         let end = Snapshot::take(pid);
@@ -242,19 +268,31 @@ impl Run<'_> {
             let usage = a_first.until(&Snapshot::take(o.server_pid_a));
             self.set("server_a_cpu_s", json!(usage.server.map(|s| round(s, 3))));
         }
-        (o.duration, first, mid, end)
+        let receive = pool_first
+            .zip(pool_mid)
+            .map(|(first, mid)| mid.since(&first));
+        Window {
+            seconds: o.duration,
+            first,
+            mid,
+            end,
+            receive,
+        }
     }
 
-    /// The numbers of one window: `own` spans the window, `server` the window and the drain.
-    fn measure(&self, window: f64, own: Usage, server: Usage) -> Value {
+    /// The numbers of one window: the load generator's share and the receiver pool's work span the
+    /// window, the server's CPU the window and the drain (up to `end`).
+    fn measure(&self, window: &Window, end: &Snapshot) -> Value {
+        let own = window.first.until(&window.mid);
+        let server = window.first.until(end);
         let shared = &self.shared;
-        let (received, expected) = (shared.received.get(), shared.expected.get());
+        let (received, expected) = (shared.received_in_window(), shared.expected.get());
         let loss = if expected == 0 {
             0.0
         } else {
             1.0 - received.min(expected) as f64 / expected as f64
         };
-        let histogram = shared.histogram.borrow();
+        let histogram = shared.window_latencies();
         let own_share = own.own_share();
         let per_delivery = server
             .server
@@ -264,7 +302,7 @@ impl Run<'_> {
             "deliveries": received,
             "expected": expected,
             "loss": round(loss, 6),
-            "deliveries_per_s": (received as f64 / window).round(),
+            "deliveries_per_s": (received as f64 / window.seconds).round(),
             "latency_us": {
                 "p50": histogram.quantile(0.5), "p90": histogram.quantile(0.9),
                 "p99": histogram.quantile(0.99), "max": histogram.max(),
@@ -274,6 +312,7 @@ impl Run<'_> {
             "server_cpu_share": server.server_share().map(|s| round(s, 3)),
             "loadgen_cpu_share": own_share.map(|s| round(s, 3)),
             "saturated": own_share.is_some_and(|s| s > SATURATION),
+            "receiver_pool": window.receive.map(|work| work.summary(own.wall)),
         })
     }
 
@@ -288,14 +327,14 @@ impl Run<'_> {
         self.note_rss(0).await;
         sleep(Duration::from_secs_f64(o.warmup)).await;
         let shared = self.shared.clone();
-        let (window, first, mid, _) = self.window(|s| s.echo_running.set(false)).await;
+        let window = self.window(|s| s.echo_running.set(false)).await;
         // Stragglers: wait for answers to echoes sent before the stop.
         let deadline = Instant::now() + Duration::from_secs_f64(o.drain);
         while shared.in_flight.get() > 0 && Instant::now() < deadline {
             sleep(Duration::from_millis(2)).await;
         }
         let end = Snapshot::take(o.server_pid);
-        let step = self.measure(window, first.until(&mid), first.until(&end));
+        let step = self.measure(&window, &end);
         progress(o, format_args!("{step}"));
         self.merge(step);
         let rtt = self.result["deliveries_per_s"].clone();
@@ -354,8 +393,8 @@ impl Run<'_> {
         let connected = shared.connected.get();
         self.result["connected"] = json!(connected);
         self.result["connect_failed"] = json!(shared.failed.get());
-        self.result["dropped"] = json!(shared.dropped.get());
-        self.result["first_error"] = json!(shared.first_error.borrow().clone());
+        self.result["dropped"] = json!(shared.dropped_in_all());
+        self.result["first_error"] = json!(shared.any_error());
         let failed = connected == 0
             || (self.o.scenario == "connect"
                 && (shared.echo_answered.get() as usize) < self.o.clients)

@@ -73,6 +73,33 @@ impl ReadBuf {
         }
     }
 
+    /// The bytes received and not yet handed out as frames (at most a partial frame once
+    /// [`next_frame`](Self::next_frame) returned `None`).
+    pub fn unconsumed(&self) -> &[u8] {
+        &self.data[self.start..self.end]
+    }
+
+    /// Forgets everything buffered; the capacity stays.
+    pub fn clear(&mut self) {
+        self.start = 0;
+        self.end = 0;
+    }
+
+    /// Makes sure there is free space after the buffered bytes and returns how much: the most the next
+    /// [`read_from`](Self::read_from) can take.
+    pub fn spare(&mut self) -> usize {
+        self.make_room(1);
+        self.data.len() - self.end
+    }
+
+    /// One read from a synchronous (non-blocking) `source` into the free space; 0 means end of stream.
+    pub fn read_from(&mut self, source: &mut impl io::Read) -> io::Result<usize> {
+        self.make_room(1);
+        let n = source.read(&mut self.data[self.end..])?;
+        self.end += n;
+        Ok(n)
+    }
+
     /// One read from `stream` into the free space; 0 means end of stream. Cancel-safe.
     pub async fn fill<R: AsyncRead + Unpin>(&mut self, stream: &mut R) -> io::Result<usize> {
         self.make_room(1);
@@ -138,26 +165,7 @@ impl ReadBuf {
 
 /// Appends one unfragmented frame to `out`; clients pass a mask, servers `None`.
 pub fn write_frame(out: &mut Vec<u8>, opcode: u8, payload: &[u8], mask: Option<[u8; 4]>) {
-    out.push(0x80 | opcode);
-    let mask_bit = if mask.is_some() { 0x80 } else { 0 };
-    match payload.len() {
-        n if n < 126 => out.push(mask_bit | n as u8),
-        n if n <= u16::MAX as usize => {
-            out.push(mask_bit | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(mask_bit | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    match mask {
-        Some(mask) => {
-            out.extend_from_slice(&mask);
-            out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i & 3]));
-        }
-        None => out.extend_from_slice(payload),
-    }
+    oxio_protocol::websocket::encode_frame(out, 0x80 | opcode, payload, mask);
 }
 
 /// The `Sec-WebSocket-Accept` value answering a client's `Sec-WebSocket-Key`.

@@ -1,0 +1,909 @@
+//! The receiver pool: websocket receivers ([`Role::Receiver`](super::client::Role::Receiver), the bulk of
+//! fanout, rooms and cluster) are read by one `mio` loop on its own OS thread once their Socket.IO
+//! connect completed, with reads coalesced by pacing.
+//!
+//! Why: on the tokio side every message to every connection cost its own task wake-up and two reads (the
+//! second one returning WouldBlock), about 4 µs per delivery: the load generator used its whole core at
+//! ~200k deliveries/s, far below what the servers it measures can send. Parsing a frame costs ~60 ns;
+//! what has to go is the per-message wake-up, so here one read returns many frames.
+//!
+//! # A pass
+//! The loop waits for readiness events (`Poll::poll`), then serves every connection that has one: reads
+//! into the one [`READ_BUFFER`]-byte buffer shared by all connections (after the partial frame the
+//! connection's previous read ended with), parses every complete frame in place, answers Engine.IO pings,
+//! and keeps the new partial trailing frame, if any, in the connection. That is a pass. Passes are paced
+//! in two ways:
+//! - **one pass per interval at most**: after a pass shorter than the receive interval, the thread
+//!   sleeps until one interval after the pass started, so wake-ups and reads per connection are bounded
+//!   by `1 / interval` whatever the delivery rate. Meanwhile deliveries pile up in the socket buffers,
+//!   and the next read of each connection returns all of them;
+//! - **a CPU budget**: passes may take [`BUSY_BUDGET`] (two thirds) of the wall time on average. Unused
+//!   budget carries over up to [`BUDGET_CARRY`], so bursts (a fan-out of 1000 writes takes the server a
+//!   few ms) run flat out; only sustained work beyond the budget makes the loop rest, which stretches the
+//!   cycle so that each read returns more frames. This matters because a read costs 3–5 µs whatever it
+//!   returns, most of it in the kernel (the read, and the ACK it sends, whose loopback delivery runs on
+//!   this core too), against ~40 ns per frame for the parsing; while each connection gets less than one
+//!   write per interval, reads follow the server's writes one for one, and a server on its own core can
+//!   write about as fast as this loop reads. Measured with the interval alone (500 µs, 1000 receivers),
+//!   the load generator used 60–93 % of its core between 150k and 1.2M deliveries/s, at 150–200k reads/s
+//!   of 1 to 7 frames. A plain rest after every long pass (no carry) kept it at two thirds too, but
+//!   delayed reads within each fan-out burst: fanout-50k's p50 rose by 1–2 ms.
+//!
+//! The price is latency resolution: a delivery may wait in its socket buffer for up to one cycle (from a
+//! pass's start to the next's) before it is read, half of it on average; measured latencies include that
+//! wait, the same way for every server. The cycle is the interval unless the loop is busy; the step JSON
+//! reports its mean (`receiver_pool.cycle_us`) next to the mean pass length (`pass_us`).
+//!
+//! # Invariants
+//! - **No data is stranded.** `mio` registers sockets edge-triggered (`EPOLLET`): an event is reported
+//!   once per arrival of data, not for as long as data is waiting, so a connection must be drained before
+//!   its event is forgotten. A connection is read until a read returns *less* than the free space it was
+//!   offered (or WouldBlock): on Linux a TCP `recv` returns short only when it emptied the receive queue
+//!   (it also processes the socket's backlog before giving up), so at that moment nothing was left.
+//!   Anything that arrives later wakes the socket again and queues a new event, because the events of
+//!   this pass were harvested (by `epoll_wait`) before the read. Data that arrives between the harvest
+//!   and the read is read now *and* reported again: the next pass's read finds nothing, which costs one
+//!   syscall and nothing else. The exception is end of stream: a read stops short at a FIN without
+//!   reporting it, and no new event follows, so when an event says the peer closed or failed
+//!   (`is_read_closed`, `is_error`) the connection is read until it returns 0 or an error.
+//! - **Registered before read.** A handed-over socket is registered first, then read once: whatever
+//!   arrived before the registration is read then, whatever arrives after raises an event.
+//! - **One partial frame per connection** survives a pass (its `partial`); every complete frame
+//!   is parsed in the pass that read it. The tokio side hands over the bytes it had read and not parsed
+//!   (at most a partial frame: it parses every complete frame before handing over).
+//! - **Pongs are never lost.** Answers to pings are written at the end of the read that found the ping;
+//!   what a full send buffer refuses stays in the connection's [`Writer`] and goes out on the next
+//!   writable edge (connections are registered for both readable and writable events).
+//! - **Counting.** The pool keeps its own window, histogram, count of deliveries and of dropped
+//!   connections in one [`Mutex`]-protected tally, locked once per pass for the whole pass: a window
+//!   change (which also clears the counts) never lands in the middle of a pass, so every delivery is
+//!   judged by the window it is counted under. The scenario driver merges the tally with its own counts
+//!   (the publisher's) when it measures.
+//!
+//! The loop runs on its own thread next to the tokio thread; the load generator is still pinned to one
+//! core (`taskset`), so the two share it, and the process's CPU share (`/proc/self/stat`, all threads)
+//! is still the saturation check. [`PassStats`] adds the loop's own view: the share of wall time spent
+//! in passes, frames per read, and the pass length.
+
+use std::io::{self, Read, Write};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token, Waker};
+use serde_json::{Value, json};
+
+use super::client::session_ended;
+use super::find_t;
+use super::histogram::Histogram;
+use super::ws::{self, ReadBuf, Writer};
+
+/// Size of the one read buffer every connection is read into (it grows only for a frame that does not
+/// fit, which the benchmark never sends).
+pub const READ_BUFFER: usize = 256 * 1024;
+
+/// Readiness events taken per `poll`; a pass polls again (without waiting) while a harvest fills it.
+const EVENTS: usize = 4096;
+
+/// The share of wall time passes may take on average (see "A pass" in the module docs).
+pub const BUSY_BUDGET: f64 = 2.0 / 3.0;
+
+/// How much unused [`BUSY_BUDGET`] carries over: the loop works flat out through a burst until it has
+/// spent this much more than its budget (a fan-out burst of a few ms never waits for the budget).
+pub const BUDGET_CARRY: Duration = Duration::from_millis(20);
+
+/// The token of the waker that announces hand-overs.
+const WAKER: Token = Token(usize::MAX);
+
+/// A connected websocket receiver handed over by the tokio side.
+#[derive(Debug)]
+pub struct Handoff {
+    /// Its TCP stream, non-blocking.
+    pub stream: std::net::TcpStream,
+    /// Bytes read on the tokio side and not yet parsed (at most a partial frame).
+    pub buffered: Vec<u8>,
+    /// Its frame writer (its mask sequence goes on); anything it still holds is written first.
+    pub writer: Writer,
+    /// Whether its deliveries count.
+    pub counts: bool,
+}
+
+/// Cumulative work of the receive loop since it started (take two and [`since`](Self::since)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PassStats {
+    /// Passes run.
+    pub passes: u64,
+    /// Read calls, those that found nothing included.
+    pub reads: u64,
+    /// Websocket frames parsed.
+    pub frames: u64,
+    /// Wall time spent inside passes.
+    pub busy: Duration,
+    /// Sum over passes of the time from a pass's start to the earliest start of the next (the longest
+    /// a delivery that just missed the pass waits in its socket buffer).
+    pub cycles: Duration,
+}
+
+impl PassStats {
+    /// The work done between `earlier` and `self`.
+    pub fn since(&self, earlier: &PassStats) -> PassStats {
+        PassStats {
+            passes: self.passes - earlier.passes,
+            reads: self.reads - earlier.reads,
+            frames: self.frames - earlier.frames,
+            busy: self.busy.saturating_sub(earlier.busy),
+            cycles: self.cycles.saturating_sub(earlier.cycles),
+        }
+    }
+
+    /// The figures of the step JSON for this much work done in `wall` seconds.
+    pub fn summary(&self, wall: f64) -> Value {
+        let wall = wall.max(1e-9);
+        let per_pass = |total: Duration| total.as_secs_f64() * 1e6 / self.passes.max(1) as f64;
+        let per_read = if self.reads == 0 {
+            0.0
+        } else {
+            self.frames as f64 / self.reads as f64
+        };
+        json!({
+            "busy_share": (self.busy.as_secs_f64() / wall * 1000.0).round() / 1000.0,
+            "passes_per_s": (self.passes as f64 / wall).round(),
+            "reads_per_s": (self.reads as f64 / wall).round(),
+            "frames_per_read": (per_read * 10.0).round() / 10.0,
+            "pass_us": per_pass(self.busy).round(),
+            "cycle_us": per_pass(self.cycles).round(),
+        })
+    }
+}
+
+/// What the pool counted; shared with the scenario driver.
+#[derive(Debug)]
+struct Tally {
+    /// The measured window `[start, end)` in µs; payloads stamped inside it are counted.
+    window: (u64, u64),
+    histogram: Histogram,
+    received: u64,
+    attached: usize,
+    dropped: usize,
+    first_error: Option<String>,
+    stats: PassStats,
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Self {
+            window: (u64::MAX, u64::MAX),
+            histogram: Histogram::default(),
+            received: 0,
+            attached: 0,
+            dropped: 0,
+            first_error: None,
+            stats: PassStats::default(),
+        }
+    }
+}
+
+impl Tally {
+    /// Counts one delivery of a payload stamped `t` received at `now` (µs), if it is in the window.
+    #[inline]
+    fn record(&mut self, t: u64, now: u64) {
+        let (start, end) = self.window;
+        if t >= start && t < end {
+            self.histogram.record(now.saturating_sub(t));
+            self.received += 1;
+        }
+    }
+
+    fn note_dropped(&mut self, error: &io::Error) {
+        self.attached -= 1;
+        self.dropped += 1;
+        self.first_error.get_or_insert_with(|| error.to_string());
+    }
+}
+
+fn lock(tally: &Mutex<Tally>) -> MutexGuard<'_, Tally> {
+    tally.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn now_us(clock: Instant) -> u64 {
+    clock.elapsed().as_micros() as u64
+}
+
+enum Command {
+    Attach(Handoff),
+    Stop,
+}
+
+/// The tokio side's handle on the receive loop; dropping it stops the loop.
+#[derive(Debug)]
+pub struct ReceiverPool {
+    commands: mpsc::Sender<Command>,
+    waker: Arc<Waker>,
+    tally: Arc<Mutex<Tally>>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl ReceiverPool {
+    /// Starts the receive loop on its own thread. Latencies are measured on `clock` (the one the
+    /// publisher stamps payloads with); passes start at most once per `interval` (zero: no pacing, a
+    /// pass starts as soon as something is ready).
+    pub fn start(clock: Instant, interval: Duration) -> io::Result<Self> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let (commands, inbox) = mpsc::channel();
+        let tally = Arc::new(Mutex::new(Tally::default()));
+        let receive_loop = ReceiveLoop {
+            poll,
+            inbox,
+            tally: tally.clone(),
+            clock,
+            pacer: Pacer::new(interval),
+            connections: Vec::new(),
+            free_slots: Vec::new(),
+            buffer: ReadBuf::new(READ_BUFFER),
+        };
+        let thread = thread::Builder::new()
+            .name("receivers".to_owned())
+            .spawn(move || receive_loop.run())?;
+        Ok(Self {
+            commands,
+            waker,
+            tally,
+            thread: Some(thread),
+        })
+    }
+
+    /// Hands a connected receiver over to the loop.
+    pub fn attach(&self, handoff: Handoff) -> io::Result<()> {
+        self.commands
+            .send(Command::Attach(handoff))
+            .map_err(|_| io::Error::other("the receive loop has stopped"))?;
+        self.waker.wake()
+    }
+
+    /// Opens a new measured window `[start, end)` (µs on the pool's clock), forgetting the counts of the
+    /// previous one.
+    pub fn start_window(&self, window: (u64, u64)) {
+        let mut tally = lock(&self.tally);
+        tally.window = window;
+        tally.histogram.clear();
+        tally.received = 0;
+    }
+
+    /// Deliveries counted in the window.
+    pub fn received(&self) -> u64 {
+        lock(&self.tally).received
+    }
+
+    /// Adds the latencies recorded in the window to `histogram`.
+    pub fn add_latencies_to(&self, histogram: &mut Histogram) {
+        histogram.merge(&lock(&self.tally).histogram);
+    }
+
+    /// Connections the loop serves now.
+    pub fn attached(&self) -> usize {
+        lock(&self.tally).attached
+    }
+
+    /// Connections lost after the hand-over.
+    pub fn dropped(&self) -> usize {
+        lock(&self.tally).dropped
+    }
+
+    /// The first error that ended a connection.
+    pub fn first_error(&self) -> Option<String> {
+        lock(&self.tally).first_error.clone()
+    }
+
+    /// The loop's work so far.
+    pub fn stats(&self) -> PassStats {
+        lock(&self.tally).stats
+    }
+}
+
+impl Drop for ReceiverPool {
+    fn drop(&mut self) {
+        // Joins only a loop that was told to stop (a loop that already ended has nothing to join for).
+        if self.commands.send(Command::Stop).is_ok()
+            && self.waker.wake().is_ok()
+            && let Some(thread) = self.thread.take()
+        {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// One receiver as the loop sees it.
+#[derive(Debug)]
+struct Connection<S> {
+    stream: S,
+    /// The partial frame the last read ended with (empty between frames).
+    partial: Vec<u8>,
+    /// Masks pongs; holds what the socket refused to take.
+    writer: Writer,
+    counts: bool,
+}
+
+impl<S: Read + Write> Connection<S> {
+    /// Reads until the socket is drained (see the module docs; `to_the_end`: until end of stream or
+    /// WouldBlock), counting each read's frames into `tally`, then writes any answer. An error ends the
+    /// connection.
+    fn receive(
+        &mut self,
+        buffer: &mut ReadBuf,
+        to_the_end: bool,
+        tally: &mut Tally,
+        clock: Instant,
+    ) -> io::Result<()> {
+        buffer.clear();
+        buffer.extend(&self.partial);
+        let outcome = loop {
+            let offered = buffer.spare();
+            tally.stats.reads += 1;
+            let read = match buffer.read_from(&mut self.stream) {
+                Ok(0) => {
+                    break Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "server closed the connection",
+                    ));
+                }
+                Ok(read) => read,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break Ok(()),
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => break Err(error),
+            };
+            if let Err(error) = self.on_frames(buffer, now_us(clock), tally) {
+                break Err(error);
+            }
+            if read < offered && !to_the_end {
+                break Ok(());
+            }
+        };
+        self.partial.clear();
+        self.partial.extend_from_slice(buffer.unconsumed());
+        outcome?;
+        self.flush()
+    }
+
+    /// Handles every complete frame in `buffer`.
+    fn on_frames(&mut self, buffer: &mut ReadBuf, now: u64, tally: &mut Tally) -> io::Result<()> {
+        while let Some((opcode, payload)) = buffer.next_frame()? {
+            tally.stats.frames += 1;
+            match opcode {
+                ws::TEXT => self.on_packet(payload, now, tally)?,
+                ws::PING => ws::write_frame(&mut self.writer.out, ws::PONG, payload, Some([0; 4])),
+                ws::CLOSE => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::ConnectionAborted,
+                        "server sent a close frame",
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The Engine.IO packets a receiver acts on: `msg` events, pings, and the end of the session.
+    fn on_packet(&mut self, packet: &[u8], now: u64, tally: &mut Tally) -> io::Result<()> {
+        match packet {
+            [b'4', b'2', rest @ ..] if self.counts && rest.starts_with(b"[\"msg\",") => {
+                if let Some(t) = find_t(rest) {
+                    tally.record(t, now);
+                }
+            }
+            [b'2'] => self.writer.text(b"3"),
+            [b'4', b'4', ..] | [b'4', b'1', ..] | [b'1', ..] => return Err(session_ended(packet)),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Writes what the writer holds, as far as the socket takes it; the rest waits for a writable edge.
+    fn flush(&mut self) -> io::Result<()> {
+        let out = &mut self.writer.out;
+        while !out.is_empty() {
+            match self.stream.write(out) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(written) => {
+                    out.drain(..written);
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// When passes may start: at most once per interval, and within the [`BUSY_BUDGET`] (see "A pass" in
+/// the module docs).
+#[derive(Debug)]
+struct Pacer {
+    interval: Duration,
+    /// Unspent budget, seconds of pass time (negative: overspent, the loop must rest).
+    credit: f64,
+    /// The end of the previous pass: the budget is earned on wall time from there.
+    last_end: Option<Instant>,
+}
+
+impl Pacer {
+    fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            credit: BUDGET_CARRY.as_secs_f64(),
+            last_end: None,
+        }
+    }
+
+    /// When the next pass may start after one that ran from `started` to `ended`; `None` (a zero
+    /// interval: no pacing) means as soon as something is ready.
+    fn next_pass_at(&mut self, started: Instant, ended: Instant) -> Option<Instant> {
+        if self.interval.is_zero() {
+            return None;
+        }
+        let since_last = ended - self.last_end.unwrap_or(started);
+        self.last_end = Some(ended);
+        let earned = since_last.as_secs_f64() * BUSY_BUDGET;
+        let spent = (ended - started).as_secs_f64();
+        self.credit = (self.credit + earned - spent).min(BUDGET_CARRY.as_secs_f64());
+        let paced = started + self.interval;
+        if self.credit >= 0.0 {
+            return Some(paced);
+        }
+        // Rest until the overspent budget is earned back.
+        let rest = Duration::from_secs_f64(-self.credit / BUSY_BUDGET);
+        Some(paced.max(ended + rest))
+    }
+}
+
+/// The state of the receive thread.
+struct ReceiveLoop {
+    poll: Poll,
+    inbox: mpsc::Receiver<Command>,
+    tally: Arc<Mutex<Tally>>,
+    clock: Instant,
+    pacer: Pacer,
+    /// Connections by token; `None` slots are listed in `free_slots`.
+    connections: Vec<Option<Connection<TcpStream>>>,
+    free_slots: Vec<usize>,
+    buffer: ReadBuf,
+}
+
+impl ReceiveLoop {
+    fn run(mut self) {
+        let mut events = Events::with_capacity(EVENTS);
+        loop {
+            // Waits for the first event: an idle pool costs nothing.
+            match self.poll.poll(&mut events, None) {
+                Ok(()) => {}
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => {
+                    lock(&self.tally)
+                        .first_error
+                        .get_or_insert(error.to_string());
+                    return;
+                }
+            }
+            let started = Instant::now();
+            let tally = self.tally.clone();
+            let mut tally = lock(&tally);
+            loop {
+                let mut harvested = 0;
+                for event in events.iter() {
+                    harvested += 1;
+                    if event.token() == WAKER {
+                        if !self.take_commands(&mut tally) {
+                            return;
+                        }
+                    } else {
+                        self.on_event(event, &mut tally);
+                    }
+                }
+                // A full harvest may have left events behind: take them in this pass.
+                if harvested < EVENTS || self.poll.poll(&mut events, Some(Duration::ZERO)).is_err()
+                {
+                    break;
+                }
+            }
+            let ended = Instant::now();
+            let next = self.pacer.next_pass_at(started, ended);
+            tally.stats.passes += 1;
+            tally.stats.busy += ended - started;
+            tally.stats.cycles += next.unwrap_or(ended).max(ended) - started;
+            drop(tally);
+            if let Some(next) = next {
+                let now = Instant::now();
+                if now < next {
+                    thread::sleep(next - now);
+                }
+            }
+        }
+    }
+
+    /// Attaches what was handed over; false once the pool is told to stop (or its handle is gone).
+    fn take_commands(&mut self, tally: &mut Tally) -> bool {
+        loop {
+            match self.inbox.try_recv() {
+                Ok(Command::Attach(handoff)) => self.attach(handoff, tally),
+                Ok(Command::Stop) | Err(mpsc::TryRecvError::Disconnected) => return false,
+                Err(mpsc::TryRecvError::Empty) => return true,
+            }
+        }
+    }
+
+    fn attach(&mut self, handoff: Handoff, tally: &mut Tally) {
+        let slot = self.free_slots.pop().unwrap_or_else(|| {
+            self.connections.push(None);
+            self.connections.len() - 1
+        });
+        let mut connection = Connection {
+            stream: TcpStream::from_std(handoff.stream),
+            partial: handoff.buffered,
+            writer: handoff.writer,
+            counts: handoff.counts,
+        };
+        tally.attached += 1;
+        let registered = self.poll.registry().register(
+            &mut connection.stream,
+            Token(slot),
+            Interest::READABLE | Interest::WRITABLE,
+        );
+        // Registered first, then read: see "Registered before read" in the module docs.
+        let outcome = registered
+            .and_then(|()| connection.receive(&mut self.buffer, false, tally, self.clock));
+        self.connections[slot] = Some(connection);
+        if let Err(error) = outcome {
+            self.detach(slot, &error, tally);
+        }
+    }
+
+    fn on_event(&mut self, event: &mio::event::Event, tally: &mut Tally) {
+        let slot = event.token().0;
+        // A connection dropped earlier in this pass may still have an event in the harvest.
+        let Some(Some(connection)) = self.connections.get_mut(slot) else {
+            return;
+        };
+        let to_the_end = event.is_read_closed() || event.is_error();
+        let outcome = if event.is_readable() || to_the_end {
+            connection.receive(&mut self.buffer, to_the_end, tally, self.clock)
+        } else {
+            connection.flush()
+        };
+        if let Err(error) = outcome {
+            self.detach(slot, &error, tally);
+        }
+    }
+
+    fn detach(&mut self, slot: usize, error: &io::Error, tally: &mut Tally) {
+        if let Some(mut connection) = self.connections[slot].take() {
+            let _ = self.poll.registry().deregister(&mut connection.stream);
+            self.free_slots.push(slot);
+            tally.note_dropped(error);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::VecDeque;
+
+    /// A socket that returns scripted reads (then WouldBlock) and records what is written.
+    #[derive(Default)]
+    struct Scripted {
+        reads: VecDeque<io::Result<Vec<u8>>>,
+        written: Vec<u8>,
+    }
+
+    impl Read for Scripted {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            match self.reads.pop_front() {
+                None => Err(io::ErrorKind::WouldBlock.into()),
+                Some(Err(error)) => Err(error),
+                Some(Ok(mut bytes)) => {
+                    // A chunk longer than the space offered is read in parts, as from a socket.
+                    if bytes.len() > buf.len() {
+                        let rest = bytes.split_off(buf.len());
+                        self.reads.push_front(Ok(rest));
+                    }
+                    buf[..bytes.len()].copy_from_slice(&bytes);
+                    Ok(bytes.len())
+                }
+            }
+        }
+    }
+
+    impl Write for Scripted {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.written.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The server's frame carrying `packet`.
+    fn frame(packet: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        ws::write_frame(&mut out, ws::TEXT, packet, None);
+        out
+    }
+
+    fn msg(t: u64) -> Vec<u8> {
+        let mut packet = b"42[\"msg\",".to_vec();
+        super::super::push_payload(&mut packet, t);
+        packet.push(b']');
+        frame(&packet)
+    }
+
+    fn connection(reads: Vec<Vec<u8>>) -> Connection<Scripted> {
+        Connection {
+            stream: Scripted {
+                reads: reads.into_iter().map(Ok).collect(),
+                written: Vec::new(),
+            },
+            partial: Vec::new(),
+            writer: Writer::new(7),
+            counts: true,
+        }
+    }
+
+    fn counting_tally() -> Tally {
+        Tally {
+            window: (0, u64::MAX),
+            attached: 1,
+            ..Tally::default()
+        }
+    }
+
+    /// The text payloads of the client frames in `bytes` (unmasked).
+    fn client_texts(mut bytes: Vec<u8>) -> Vec<Vec<u8>> {
+        let mut read = ReadBuf::new(64);
+        read.extend(&std::mem::take(&mut bytes));
+        let mut texts = Vec::new();
+        while let Some((opcode, payload)) = read.next_frame().unwrap() {
+            assert_eq!(opcode, ws::TEXT);
+            texts.push(payload.to_vec());
+        }
+        assert!(read.unconsumed().is_empty());
+        texts
+    }
+
+    #[test]
+    fn frames_split_across_reads_are_counted_once_complete() {
+        let stream: Vec<u8> = (1..=5).flat_map(msg).collect();
+        // Cut in the middle of the second frame's header and of the fourth frame's payload.
+        let first_len = msg(1).len();
+        let cuts = [first_len + 1, 3 * first_len + 20];
+        let chunks = vec![
+            stream[..cuts[0]].to_vec(),
+            stream[cuts[0]..cuts[1]].to_vec(),
+            stream[cuts[1]..].to_vec(),
+        ];
+        let mut tally = counting_tally();
+        let mut buffer = ReadBuf::new(READ_BUFFER);
+        let clock = Instant::now();
+        let mut connection = connection(Vec::new());
+        let expected = [(1, 1), (3, 3), (5, 5)];
+        for (chunk, (received, frames)) in chunks.into_iter().zip(expected) {
+            // One event per chunk: the read until WouldBlock takes it all.
+            connection.stream.reads.push_back(Ok(chunk));
+            connection
+                .receive(&mut buffer, false, &mut tally, clock)
+                .unwrap();
+            assert_eq!((tally.received, tally.stats.frames), (received, frames));
+        }
+        assert!(connection.partial.is_empty());
+        assert_eq!(tally.histogram.len(), 5);
+    }
+
+    #[test]
+    fn the_partial_trailing_frame_is_kept_between_passes() {
+        let whole = msg(42);
+        let mut connection = connection(vec![whole[..30].to_vec()]);
+        let mut tally = counting_tally();
+        // Another connection uses the shared buffer in between.
+        let mut buffer = ReadBuf::new(READ_BUFFER);
+        let clock = Instant::now();
+        connection
+            .receive(&mut buffer, false, &mut tally, clock)
+            .unwrap();
+        assert_eq!(connection.partial, whole[..30]);
+        assert_eq!(tally.received, 0);
+        let mut other = self::connection(vec![msg(7)]);
+        other
+            .receive(&mut buffer, false, &mut tally, clock)
+            .unwrap();
+        assert_eq!(tally.received, 1);
+        connection.stream.reads.push_back(Ok(whole[30..].to_vec()));
+        connection
+            .receive(&mut buffer, false, &mut tally, clock)
+            .unwrap();
+        assert_eq!(tally.received, 2);
+        assert!(connection.partial.is_empty());
+    }
+
+    #[test]
+    fn a_read_filling_the_buffer_is_followed_by_another() {
+        // More than the shared buffer holds: the first read fills it, so the socket may hold more.
+        let one = msg(1);
+        let count = READ_BUFFER / one.len() + 10;
+        let stream: Vec<u8> = (0..count).flat_map(|_| one.clone()).collect();
+        let mut connection = connection(vec![stream]);
+        let mut tally = counting_tally();
+        let mut buffer = ReadBuf::new(READ_BUFFER);
+        connection
+            .receive(&mut buffer, false, &mut tally, Instant::now())
+            .unwrap();
+        assert_eq!(tally.received, count as u64);
+        assert!(connection.stream.reads.is_empty());
+    }
+
+    #[test]
+    fn a_short_read_ends_the_service_unless_the_peer_closed() {
+        let mut connection = connection(vec![msg(1), msg(2)]);
+        let mut tally = counting_tally();
+        let mut buffer = ReadBuf::new(READ_BUFFER);
+        let clock = Instant::now();
+        connection
+            .receive(&mut buffer, false, &mut tally, clock)
+            .unwrap();
+        // The second chunk stands for data that arrived after the read: it raised a new event.
+        assert_eq!((tally.received, tally.stats.reads), (1, 1));
+        // An event that says the peer closed reads on to the end of the stream.
+        connection.stream.reads.push_back(Ok(Vec::new()));
+        let error = connection
+            .receive(&mut buffer, true, &mut tally, clock)
+            .unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(tally.received, 2);
+    }
+
+    #[test]
+    fn pings_are_answered() {
+        let mut ping_frame = Vec::new();
+        ws::write_frame(&mut ping_frame, ws::PING, b"hi", None);
+        let mut chunk = frame(b"2");
+        chunk.extend_from_slice(&msg(3));
+        chunk.extend_from_slice(&ping_frame);
+        let mut connection = connection(vec![chunk]);
+        let mut tally = counting_tally();
+        connection
+            .receive(
+                &mut ReadBuf::new(READ_BUFFER),
+                false,
+                &mut tally,
+                Instant::now(),
+            )
+            .unwrap();
+        assert_eq!(tally.received, 1);
+        let written = std::mem::take(&mut connection.stream.written);
+        // A masked Engine.IO pong, then a websocket pong with the ping's payload.
+        assert_eq!(written[0], 0x80 | ws::TEXT);
+        assert_ne!(written[1] & 0x80, 0, "client frames are masked");
+        let mut read = ReadBuf::new(64);
+        read.extend(&written);
+        assert_eq!(read.next_frame().unwrap(), Some((ws::TEXT, &b"3"[..])));
+        assert_eq!(read.next_frame().unwrap(), Some((ws::PONG, &b"hi"[..])));
+        assert!(connection.writer.out.is_empty());
+    }
+
+    #[test]
+    fn outside_the_window_nothing_counts_and_session_ends_are_errors() {
+        let mut connection = connection(vec![msg(5), frame(b"41")]);
+        let mut tally = Tally {
+            window: (10, 20),
+            ..counting_tally()
+        };
+        let mut buffer = ReadBuf::new(READ_BUFFER);
+        let clock = Instant::now();
+        connection
+            .receive(&mut buffer, false, &mut tally, clock)
+            .unwrap();
+        assert_eq!((tally.received, tally.stats.frames), (0, 1));
+        let error = connection
+            .receive(&mut buffer, false, &mut tally, clock)
+            .unwrap_err();
+        assert!(error.to_string().contains("41"), "{error}");
+    }
+
+    #[test]
+    fn passes_start_an_interval_apart_within_the_budget() {
+        let interval = Duration::from_micros(500);
+        let start = Instant::now();
+        let at = |us| start + Duration::from_micros(us);
+        let mut pacer = Pacer::new(interval);
+        // Short passes: the next one starts an interval after this one started.
+        assert_eq!(pacer.next_pass_at(at(0), at(100)), Some(at(500)));
+        assert_eq!(pacer.next_pass_at(at(500), at(600)), Some(at(1_000)));
+        // Back-to-back passes of 1 ms never wait while the carried budget lasts: 20 ms carried, a third
+        // of each pass overspent, about 60 passes.
+        let mut started = 1_000;
+        for _ in 0..50 {
+            let next = pacer.next_pass_at(at(started), at(started + 1_000));
+            assert!(next <= Some(at(started + 1_000)), "no wait in a burst");
+            started += 1_000;
+        }
+        let mut waited = None;
+        for pass in 0..20 {
+            let next = pacer
+                .next_pass_at(at(started), at(started + 1_000))
+                .unwrap();
+            if next > at(started + 1_000) {
+                waited = Some(pass);
+                break;
+            }
+            started += 1_000;
+        }
+        assert!(waited.is_some(), "the budget ran out");
+        // Sustained work: passes of two intervals, each starting as soon as allowed, take the budget's
+        // share of the time.
+        let mut started = pacer.last_end.unwrap();
+        let (mut worked, mut total) = (Duration::ZERO, Duration::ZERO);
+        for _ in 0..100 {
+            let ended = started + interval * 2;
+            let next = pacer.next_pass_at(started, ended).unwrap().max(ended);
+            worked += ended - started;
+            total += next - started;
+            started = next;
+        }
+        let share = worked.as_secs_f64() / total.as_secs_f64();
+        assert!((share - BUSY_BUDGET).abs() < 0.02, "{share}");
+        assert_eq!(Pacer::new(Duration::ZERO).next_pass_at(at(0), at(1)), None);
+    }
+
+    /// The whole loop over a real loopback socket: hand-over with buffered bytes, frames in odd pieces, a
+    /// ping, then the server closing.
+    #[test]
+    fn the_pool_serves_a_handed_over_socket() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        client.set_nonblocking(true).unwrap();
+        let clock = Instant::now();
+        let pool = ReceiverPool::start(clock, Duration::from_micros(200)).unwrap();
+        pool.start_window((0, u64::MAX));
+        let first = msg(1);
+        pool.attach(Handoff {
+            stream: client,
+            buffered: first[..10].to_vec(),
+            writer: Writer::new(3),
+            counts: true,
+        })
+        .unwrap();
+        let wait_for = |what: &dyn Fn(&ReceiverPool) -> bool| {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !what(&pool) {
+                assert!(Instant::now() < deadline, "the pool did not get there");
+                thread::sleep(Duration::from_millis(1));
+            }
+        };
+        let mut stream = first[10..].to_vec();
+        stream.extend((2..=100).flat_map(msg));
+        stream.extend(frame(b"2"));
+        for piece in stream.chunks(37) {
+            server.write_all(piece).unwrap();
+        }
+        wait_for(&|pool| pool.received() == 100);
+        let mut answer = [0u8; 7];
+        server.read_exact(&mut answer).unwrap();
+        assert_eq!(client_texts(answer.to_vec()), vec![b"3".to_vec()]);
+        let mut histogram = Histogram::default();
+        pool.add_latencies_to(&mut histogram);
+        assert_eq!(histogram.len(), 100);
+        assert_eq!((pool.attached(), pool.dropped()), (1, 0));
+        drop(server);
+        wait_for(&|pool| pool.dropped() == 1);
+        assert_eq!(pool.attached(), 0);
+        assert!(pool.first_error().is_some());
+        let stats = pool.stats();
+        assert_eq!(stats.frames, 101);
+        assert!(stats.passes > 0 && stats.reads > 0);
+    }
+}
