@@ -63,7 +63,7 @@
 //! The loop runs on its own thread next to the tokio thread; the load generator is still pinned to one
 //! core (`taskset`), so the two share it, and the process's CPU share (`/proc/self/stat`, all threads)
 //! is still the saturation check. [`PassStats`] adds the loop's own view: the share of wall time spent
-//! in passes, frames per read, and the pass length.
+//! in passes, frames per read, the pass length and the cycle.
 
 use std::io::{self, Read, Write};
 use std::sync::mpsc;
@@ -104,7 +104,8 @@ pub struct Handoff {
     pub stream: std::net::TcpStream,
     /// Bytes read on the tokio side and not yet parsed (at most a partial frame).
     pub buffered: Vec<u8>,
-    /// Its frame writer (its mask sequence goes on); anything it still holds is written first.
+    /// Its frame writer, whose mask sequence goes on (anything it still held would be written at the
+    /// hand-over; the tokio side writes everything it queued first).
     pub writer: Writer,
     /// Whether its deliveries count.
     pub counts: bool,
