@@ -22,7 +22,7 @@
 //!   few ms) run flat out; only sustained work beyond the budget makes the loop rest, which stretches the
 //!   cycle so that each read returns more frames. This matters because a read costs 3–5 µs whatever it
 //!   returns, most of it in the kernel (the read, and the ACK it sends, whose loopback delivery runs on
-//!   this core too), against ~40 ns per frame for the parsing; while each connection gets less than one
+//!   this core too), against 40–60 ns per frame for the parsing; while each connection gets less than one
 //!   write per interval, reads follow the server's writes one for one, and a server on its own core can
 //!   write about as fast as this loop reads. Measured with the interval alone (500 µs, 1000 receivers),
 //!   the load generator used 60–93 % of its core between 150k and 1.2M deliveries/s, at 150–200k reads/s
