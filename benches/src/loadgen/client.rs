@@ -148,20 +148,10 @@ impl Session {
 
     fn on_frames(&mut self, read: &mut ReadBuf, writer: &mut Writer) -> io::Result<()> {
         let now = self.shared.now_us();
-        while let Some((opcode, payload)) = read.next_frame()? {
-            match opcode {
-                ws::TEXT => self.on_packet(payload, now, writer)?,
-                ws::PING => ws::write_frame(&mut writer.out, ws::PONG, payload, Some([0; 4])),
-                ws::CLOSE => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::ConnectionAborted,
-                        "server sent a close frame",
-                    ));
-                }
-                _ => {}
-            }
-        }
-        Ok(())
+        ws::on_frames(read, writer, |packet, writer| {
+            self.on_packet(packet, now, writer)
+        })
+        .map(drop)
     }
 
     fn on_packet(&mut self, packet: &[u8], now: u64, writer: &mut Writer) -> io::Result<()> {

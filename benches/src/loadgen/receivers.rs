@@ -370,32 +370,29 @@ impl<S: Read + Write> Connection<S> {
 
     /// Handles every complete frame in `buffer`.
     fn on_frames(&mut self, buffer: &mut ReadBuf, now: u64, tally: &mut Tally) -> io::Result<()> {
-        while let Some((opcode, payload)) = buffer.next_frame()? {
-            tally.stats.frames += 1;
-            match opcode {
-                ws::TEXT => self.on_packet(payload, now, tally)?,
-                ws::PING => ws::write_frame(&mut self.writer.out, ws::PONG, payload, Some([0; 4])),
-                ws::CLOSE => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::ConnectionAborted,
-                        "server sent a close frame",
-                    ));
-                }
-                _ => {}
-            }
-        }
+        let counts = self.counts;
+        tally.stats.frames += ws::on_frames(buffer, &mut self.writer, |packet, writer| {
+            Self::on_packet(packet, counts, now, tally, writer)
+        })?;
         Ok(())
     }
 
-    /// The Engine.IO packets a receiver acts on: `msg` events, pings, and the end of the session.
-    fn on_packet(&mut self, packet: &[u8], now: u64, tally: &mut Tally) -> io::Result<()> {
+    /// The Engine.IO packets a receiver acts on: `msg` events (counted when `counts`), pings, and
+    /// the end of the session.
+    fn on_packet(
+        packet: &[u8],
+        counts: bool,
+        now: u64,
+        tally: &mut Tally,
+        writer: &mut Writer,
+    ) -> io::Result<()> {
         match packet {
-            [b'4', b'2', rest @ ..] if self.counts && rest.starts_with(b"[\"msg\",") => {
+            [b'4', b'2', rest @ ..] if counts && rest.starts_with(b"[\"msg\",") => {
                 if let Some(t) = find_t(rest) {
                     tally.record(t, now);
                 }
             }
-            [b'2'] => self.writer.text(b"3"),
+            [b'2'] => writer.text(b"3"),
             [b'4', b'4', ..] | [b'4', b'1', ..] | [b'1', ..] => return Err(session_ended(packet)),
             _ => {}
         }

@@ -163,6 +163,32 @@ impl ReadBuf {
     }
 }
 
+/// Handles every complete frame in `read` as a client does: text payloads go to `on_text`, pings
+/// are answered with a pong queued in `writer`, a close frame ends the session (an error). Returns
+/// the number of frames handled.
+pub fn on_frames(
+    read: &mut ReadBuf,
+    writer: &mut Writer,
+    mut on_text: impl FnMut(&[u8], &mut Writer) -> io::Result<()>,
+) -> io::Result<u64> {
+    let mut frames = 0;
+    while let Some((opcode, payload)) = read.next_frame()? {
+        frames += 1;
+        match opcode {
+            TEXT => on_text(payload, writer)?,
+            PING => write_frame(&mut writer.out, PONG, payload, Some([0; 4])),
+            CLOSE => {
+                return Err(io::Error::new(
+                    io::ErrorKind::ConnectionAborted,
+                    "server sent a close frame",
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(frames)
+}
+
 /// Appends one unfragmented frame to `out`; clients pass a mask, servers `None`.
 pub fn write_frame(out: &mut Vec<u8>, opcode: u8, payload: &[u8], mask: Option<[u8; 4]>) {
     oxio_protocol::websocket::encode_frame(out, 0x80 | opcode, payload, mask);
