@@ -5,66 +5,115 @@
 //! and must reject malformed input without allocating more than the query itself.
 
 use std::borrow::Cow;
+use std::fmt;
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 
 /// The request that opened a session, as the application sees it (the allow-request hook, and
 /// [`crate::Socket::request`]).
-#[derive(Clone, Debug)]
+///
+/// Kept for the session's lifetime, so kept small: the headers are stored packed in one allocation
+/// and become a [`HeaderMap`] only when [`RequestInfo::headers`] is first called (a map of a
+/// handful of headers is about 600 bytes, more than the rest of an idle session's request data).
+#[derive(Clone)]
 pub struct RequestInfo {
     /// The HTTP method of the handshake.
     pub method: Method,
     /// The request URI, query included.
     pub uri: Uri,
-    /// The request headers.
-    pub headers: HeaderMap,
     /// The peer's address, when the engine knows it.
     pub remote_addr: Option<SocketAddr>,
+    /// Every header as a line `name:value\n`, in the request's order; `;` in place of `:` marks a
+    /// sensitive value. Unambiguous: names are tokens (neither `:` nor `;`), values hold no `\n`.
+    packed_headers: Box<[u8]>,
+    /// The map built from `packed_headers` on first use (boxed: 8 bytes until then, not 96).
+    headers: OnceLock<Box<HeaderMap>>,
 }
 
 impl RequestInfo {
     /// The request data kept for the session's lifetime, copied out of the request: hyper parses
     /// header values and the URI as slices of its connection read buffer (8 KiB or more), so
     /// keeping the request's own values would keep that whole buffer alive for every session.
-    /// Here every header value shares one allocation the size of the values, and the URI its own.
     pub fn detached(
         method: &Method,
         uri: &Uri,
         headers: &HeaderMap,
         remote_addr: Option<SocketAddr>,
     ) -> Self {
-        let values: Vec<u8> = headers
-            .values()
-            .flat_map(|v| v.as_bytes())
-            .copied()
-            .collect();
-        let values = Bytes::from(values);
-        let mut compact = HeaderMap::with_capacity(headers.len());
-        let mut at = 0;
+        let packed_len = headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.as_bytes().len() + 2)
+            .sum();
+        let mut packed = Vec::with_capacity(packed_len);
         for (name, value) in headers {
-            let len = value.as_bytes().len();
-            let mut copied = HeaderValue::from_maybe_shared(values.slice(at..at + len))
-                .expect("bytes of a header value are a valid header value");
-            copied.set_sensitive(value.is_sensitive());
-            compact.append(name.clone(), copied);
-            at += len;
+            packed.extend_from_slice(name.as_str().as_bytes());
+            packed.push(if value.is_sensitive() { b';' } else { b':' });
+            packed.extend_from_slice(value.as_bytes());
+            packed.push(b'\n');
         }
         let uri = Uri::from_maybe_shared(Bytes::copy_from_slice(uri.to_string().as_bytes()))
             .unwrap_or_else(|_| uri.clone());
         Self {
             method: method.clone(),
             uri,
-            headers: compact,
             remote_addr,
+            packed_headers: packed.into_boxed_slice(),
+            headers: OnceLock::new(),
         }
+    }
+
+    /// The request headers (built on the first call, then kept).
+    pub fn headers(&self) -> &HeaderMap {
+        self.headers
+            .get_or_init(|| Box::new(unpack_headers(&self.packed_headers)))
     }
 
     /// The value of a query parameter of the URI, percent-decoded; `None` when absent. Read as
     /// [`query_param`] reads it.
     pub fn query_param(&self, key: &str) -> Option<Cow<'_, str>> {
         query_param(self.uri.query().unwrap_or(""), key)
+    }
+}
+
+/// The map of headers packed by [`RequestInfo::detached`]; the values share one allocation.
+fn unpack_headers(packed: &[u8]) -> HeaderMap {
+    let lines = packed.iter().filter(|&&byte| byte == b'\n').count();
+    let mut map = HeaderMap::with_capacity(lines);
+    let packed = Bytes::copy_from_slice(packed);
+    let mut at = 0;
+    while at < packed.len() {
+        let line = &packed[at..];
+        let end = at
+            + line
+                .iter()
+                .position(|&b| b == b'\n')
+                .expect("lines end with \\n");
+        let colon = at
+            + line
+                .iter()
+                .position(|&b| b == b':' || b == b';')
+                .expect("a name");
+        let name = HeaderName::from_bytes(&packed[at..colon]).expect("packed from a HeaderName");
+        let mut value = HeaderValue::from_maybe_shared(packed.slice(colon + 1..end))
+            .expect("packed from a HeaderValue");
+        value.set_sensitive(packed[colon] == b';');
+        map.append(name, value);
+        at = end + 1;
+    }
+    map
+}
+
+impl fmt::Debug for RequestInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestInfo")
+            .field("method", &self.method)
+            .field("uri", &self.uri)
+            .field("headers", self.headers())
+            .field("remote_addr", &self.remote_addr)
+            .finish()
     }
 }
 
@@ -223,10 +272,10 @@ mod tests {
             .parse()
             .unwrap();
         let info = RequestInfo::detached(&Method::GET, &uri, &headers, None);
-        assert_eq!(info.headers, headers);
-        assert!(info.headers["authorization"].is_sensitive());
-        assert!(!info.headers["host"].is_sensitive());
-        let many: Vec<_> = info.headers.get_all("x-many").iter().collect();
+        assert_eq!(info.headers(), &headers);
+        assert!(info.headers()["authorization"].is_sensitive());
+        assert!(!info.headers()["host"].is_sensitive());
+        let many: Vec<_> = info.headers().get_all("x-many").iter().collect();
         assert_eq!(many, ["one", "", "three"]);
         assert_eq!(info.uri, uri);
         assert_eq!(info.query_param("a").as_deref(), Some(" b"));

@@ -199,11 +199,11 @@ async fn allow_request_hook() {
     let counted = calls.clone();
     let config = EngineConfig::default().allow_request(move |request| {
         counted.fetch_add(1, Ordering::SeqCst);
-        if request.headers.contains_key("x-deny") {
+        if request.headers().contains_key("x-deny") {
             Err(Refusal {
                 message: "denied by test".to_owned(),
             })
-        } else if request.headers.contains_key("x-deny-default") {
+        } else if request.headers().contains_key("x-deny-default") {
             Err(Refusal::forbidden())
         } else {
             Ok(())

@@ -423,12 +423,7 @@ fn check_request(method: Method, uri: Uri, headers: HeaderMap) {
     let fixture = fixture();
     let query = uri.query().unwrap_or_default().to_owned();
     check_query(&query);
-    let info = RequestInfo {
-        method: method.clone(),
-        uri: uri.clone(),
-        headers: headers.clone(),
-        remote_addr: None,
-    };
+    let info = RequestInfo::detached(&method, &uri, &headers, None);
     for key in KEYS {
         assert_eq!(info.query_param(key), query_param(&query, key));
     }

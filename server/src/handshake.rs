@@ -30,7 +30,7 @@ impl Handshake {
 
     /// The request headers.
     pub fn headers(&self) -> &http::HeaderMap {
-        &self.request.headers
+        self.request.headers()
     }
 
     /// A query parameter of the connection request, percent-decoded.
@@ -40,7 +40,7 @@ impl Handshake {
 
     /// Whether the request came from another origin (it had an `Origin` header).
     pub fn xdomain(&self) -> bool {
-        self.request.headers.contains_key(http::header::ORIGIN)
+        self.request.headers().contains_key(http::header::ORIGIN)
     }
 }
 
@@ -50,7 +50,7 @@ impl Handshake {
     pub fn to_json(&self) -> serde_json::Value {
         let headers: serde_json::Map<String, serde_json::Value> = self
             .request
-            .headers
+            .headers()
             .iter()
             .map(|(name, value)| {
                 let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
