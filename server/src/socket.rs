@@ -59,7 +59,9 @@ pub(crate) struct SocketInner {
     client: Arc<Client>,
     handshake: Handshake,
     connected: AtomicBool,
-    handlers: RwLock<HashMap<String, EventHandler>>,
+    /// By event name. A list, not a map: sockets have a few handlers each, and a hash map of four
+    /// is about 350 bytes for every connection.
+    handlers: RwLock<Vec<(Box<str>, EventHandler)>>,
     any: RwLock<Vec<AnyHandler>>,
     any_outgoing: RwLock<Vec<AnyOutgoingHandler>>,
     middlewares: RwLock<Vec<PacketMiddleware>>,
@@ -166,10 +168,13 @@ impl Socket {
         event: impl Into<String>,
         handler: impl Fn(&Socket, Payload, Option<AckSender>) + Send + Sync + 'static,
     ) {
-        self.inner
-            .handlers
-            .write()
-            .insert(event.into(), Arc::new(handler));
+        let event: Box<str> = event.into().into_boxed_str();
+        let handler: EventHandler = Arc::new(handler);
+        let mut handlers = self.inner.handlers.write();
+        match handlers.iter_mut().find(|(name, _)| *name == event) {
+            Some((_, registered)) => *registered = handler,
+            None => handlers.push((event, handler)),
+        }
     }
 
     /// Handles event `event` with its first argument deserialized as a `T` (typed handler). An
@@ -407,7 +412,9 @@ impl Socket {
                 return Ok(());
             }
         }
-        let handler = self.inner.handlers.read().get(&event).cloned();
+        let handler = (self.inner.handlers.read().iter())
+            .find(|(name, _)| **name == *event)
+            .map(|(_, handler)| handler.clone());
         if let Some(handler) = handler {
             let ack = packet.id.map(|id| AckSender::new(self.clone(), id));
             handler(self, payload, ack);
