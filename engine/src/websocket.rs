@@ -8,9 +8,10 @@
 //! together leave in one `write`. Pongs and close frames are written between batches, never inside
 //! one.
 
+use std::io::IoSlice;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::task::Poll;
+use std::task::{Poll, ready};
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, header};
@@ -147,7 +148,7 @@ async fn probe(session: &Arc<Session>, stream: &mut WsStream) -> bool {
         let text = match message {
             Ok(Incoming::Text(text)) => text,
             Ok(Incoming::Ping(payload)) => {
-                if write_pong(stream, &payload).await.is_err() {
+                if write_pong(stream, payload).await.is_err() {
                     return false;
                 }
                 continue;
@@ -198,101 +199,138 @@ fn abort_upgrade(session: &Session) {
 }
 
 /// The connection task of an open websocket session.
-async fn run(session: Arc<Session>, mut stream: WsStream) {
-    let shared = session.shared.clone();
-    shared.live_websockets.fetch_add(1, Ordering::AcqRel);
-    let mut batch = Vec::new();
-    // While set, the writer is pausing (see `Socket::pause_after_queued`) and only reads.
-    let mut resume_at: Option<tokio::time::Instant> = None;
-    let mut writes_in_a_row = 0;
-    loop {
-        let mut pause = None;
-        let closing = {
-            let mut state = session.state.lock();
-            if resume_at.is_none() {
-                session.clear_writer_woken();
-                pause = Session::drain_for_websocket(&mut state, &mut batch);
+///
+/// Not an `async fn`: the arguments of one are kept twice in its future (as arguments, and as the
+/// locals they are moved into), 128 bytes more in the task of every connection.
+#[expect(clippy::manual_async_fn, reason = "the task's size, as said above")]
+fn run(session: Arc<Session>, mut stream: WsStream) -> impl Future<Output = ()> + Send {
+    async move {
+        let shared = session.shared.clone();
+        shared.live_websockets.fetch_add(1, Ordering::AcqRel);
+        let mut batch = Vec::new();
+        // While set, the writer is pausing (see `Socket::pause_after_queued`) and only reads.
+        let mut resume_at: Option<tokio::time::Instant> = None;
+        let mut writes_in_a_row = 0;
+        loop {
+            let mut pause = None;
+            let closing = {
+                let mut state = session.state.lock();
+                if resume_at.is_none() {
+                    session.clear_writer_woken();
+                    pause = Session::drain_for_websocket(&mut state, &mut batch);
+                }
+                session.writing.store(!batch.is_empty(), Ordering::Release);
+                !matches!(state.phase, Phase::Open | Phase::Upgrading { .. })
+            };
+            if closing && resume_at.is_some() {
+                // Closing: write everything now.
+                Session::drain_into(&mut session.state.lock(), &mut batch);
             }
-            session.writing.store(!batch.is_empty(), Ordering::Release);
-            !matches!(state.phase, Phase::Open | Phase::Upgrading { .. })
-        };
-        if closing && resume_at.is_some() {
-            // Closing: write everything now.
-            Session::drain_into(&mut session.state.lock(), &mut batch);
-        }
-        if !batch.is_empty() {
-            let written = write_batch(&mut stream.io, &mut batch).await;
-            session.writing.store(false, Ordering::Release);
-            if let Err(error) = written {
-                tracing::debug!(sid = %session.id, %error, "websocket write failed");
-                session.close(CloseReason::TransportError);
-                break;
-            }
-        }
-        if closing {
-            let _ = Box::pin(stream.io.close(None)).await;
-            break;
-        }
-        if let Some(pause) = pause {
-            resume_at = Some(tokio::time::Instant::now() + pause);
-        }
-        // (The rare paths, closing and pongs, are boxed where they are awaited: the task of every
-        // connection is as large as the largest future it awaits.)
-        // Queued frames are looked at first (a wake-up for a write then skips the read), but a
-        // steady stream of them must not starve reads (pongs): every few wake-ups for writes in a
-        // row, reads go first. Writes are not starved either: every turn drains.
-        let reads_first = writes_in_a_row >= READS_FIRST_AFTER;
-        let wake = wait(&session, &mut stream, resume_at, reads_first).await;
-        writes_in_a_row = match wake {
-            Wake::Queued if !reads_first => writes_in_a_row + 1,
-            _ => 0,
-        };
-        let incoming = match wake {
-            Wake::Queued => continue,
-            Wake::Resume => {
-                resume_at = None;
-                continue;
-            }
-            Wake::Incoming(incoming) => incoming,
-        };
-        match incoming {
-            Some(Ok(Incoming::Ping(payload))) => {
-                if let Err(error) = Box::pin(write_pong(&mut stream, &payload)).await {
+            if !batch.is_empty() {
+                let written = write_batch(&mut stream.io, &mut batch).await;
+                session.writing.store(false, Ordering::Release);
+                if let Err(error) = written {
                     tracing::debug!(sid = %session.id, %error, "websocket write failed");
                     session.close(CloseReason::TransportError);
                     break;
                 }
             }
-            Some(Ok(Incoming::Pong(_))) => {}
-            Some(Ok(Incoming::Close(frame))) => {
-                // Answer with the client's code, as Node's ws does, then end the transport.
-                let _ = Box::pin(stream.io.close(frame.map(|f| f.code))).await;
-                session.close(CloseReason::TransportClose);
+            if closing {
+                let _ = Box::pin(stream.io.close(None)).await;
                 break;
             }
-            Some(Ok(Incoming::Text(text))) => handle_text(&session, Bytes::from(text)),
-            Some(Ok(Incoming::Binary(bytes))) => {
-                session.receive(Packet::decode_binary(bytes));
+            if let Some(pause) = pause {
+                resume_at = Some(tokio::time::Instant::now() + pause);
             }
-            Some(Err(ReadError::Frame(error))) => {
-                Box::pin(refuse_frames(&session, &mut stream, error)).await;
-                break;
-            }
-            Some(Err(ReadError::Io(error))) => {
-                tracing::debug!(sid = %session.id, %error, "websocket read failed");
-                session.close(CloseReason::TransportError);
-                break;
-            }
-            // A peer that goes away without a close frame closed the transport (as Node's ws
-            // reports it, code 1006).
-            None => {
-                session.close(CloseReason::TransportClose);
-                break;
+            // (The rare paths, closing and pongs, are boxed where they are awaited: the task of every
+            // connection is as large as the largest future it awaits.)
+            // Queued frames are looked at first (a wake-up for a write then skips the read), but a
+            // steady stream of them must not starve reads (pongs): every few wake-ups for writes in a
+            // row, reads go first. Writes are not starved either: every turn drains.
+            let reads_first = writes_in_a_row >= READS_FIRST_AFTER;
+            let wake = wait(&session, &mut stream, resume_at, reads_first).await;
+            writes_in_a_row = match wake {
+                Wake::Queued if !reads_first => writes_in_a_row + 1,
+                _ => 0,
+            };
+            let incoming = match wake {
+                Wake::Queued => continue,
+                Wake::Resume => {
+                    resume_at = None;
+                    continue;
+                }
+                Wake::Incoming(incoming) => incoming,
+            };
+            // Decided in a plain function: the message is gone before anything is awaited, so
+            // it takes no room in the task.
+            match on_incoming(&session, incoming) {
+                Reply::Nothing => {}
+                Reply::Pong(payload) => {
+                    if let Err(error) = Box::pin(write_pong(&mut stream, payload)).await {
+                        tracing::debug!(sid = %session.id, %error, "websocket write failed");
+                        session.close(CloseReason::TransportError);
+                        break;
+                    }
+                }
+                Reply::Close(code) => {
+                    // Answer with the client's code, as Node's ws does, then end the transport.
+                    let _ = Box::pin(stream.io.close(code)).await;
+                    session.close(CloseReason::TransportClose);
+                    break;
+                }
+                Reply::Refuse(error) => {
+                    Box::pin(refuse_frames(&session, &mut stream, error)).await;
+                    break;
+                }
+                Reply::End => break,
             }
         }
+        shared.live_websockets.fetch_sub(1, Ordering::AcqRel);
+        shared.websocket_ended.notify_waiters();
     }
-    shared.live_websockets.fetch_sub(1, Ordering::AcqRel);
-    shared.websocket_ended.notify_waiters();
+}
+
+/// What the connection task does after a message from the client.
+enum Reply {
+    /// Nothing more: wait for the next wake-up.
+    Nothing,
+    /// Answer a ping with this payload.
+    Pong(Bytes),
+    /// Answer the client's close with its code, and end.
+    Close(Option<u16>),
+    /// Close with the code for the client's broken frames, and end.
+    Refuse(FrameError),
+    /// The transport is gone (the session is closed): end.
+    End,
+}
+
+/// Hands a message to the session, and says what is left to write.
+fn on_incoming(session: &Arc<Session>, incoming: Option<Result<Incoming, ReadError>>) -> Reply {
+    match incoming {
+        Some(Ok(Incoming::Ping(payload))) => Reply::Pong(payload),
+        Some(Ok(Incoming::Pong(_))) => Reply::Nothing,
+        Some(Ok(Incoming::Close(frame))) => Reply::Close(frame.map(|f| f.code)),
+        Some(Ok(Incoming::Text(text))) => {
+            handle_text(session, Bytes::from(text));
+            Reply::Nothing
+        }
+        Some(Ok(Incoming::Binary(bytes))) => {
+            session.receive(Packet::decode_binary(bytes));
+            Reply::Nothing
+        }
+        Some(Err(ReadError::Frame(error))) => Reply::Refuse(error),
+        Some(Err(ReadError::Io(error))) => {
+            tracing::debug!(sid = %session.id, %error, "websocket read failed");
+            session.close(CloseReason::TransportError);
+            Reply::End
+        }
+        // A peer that goes away without a close frame closed the transport (as Node's ws reports
+        // it, code 1006).
+        None => {
+            session.close(CloseReason::TransportClose);
+            Reply::End
+        }
+    }
 }
 
 /// A text message: an Engine.IO packet, or a parse error that ends the session.
@@ -316,9 +354,9 @@ async fn refuse_frames(session: &Arc<Session>, stream: &mut WsStream, error: Fra
     session.close(CloseReason::TransportError);
 }
 
-async fn write_pong(stream: &mut WsStream, payload: &[u8]) -> std::io::Result<()> {
+async fn write_pong(stream: &mut WsStream, payload: Bytes) -> std::io::Result<()> {
     let mut frame = Vec::with_capacity(2 + payload.len());
-    ws::server_frame(&mut frame, ws::PONG, payload);
+    ws::server_frame(&mut frame, ws::PONG, &payload);
     stream.io.write_all(&frame).await
 }
 
@@ -337,15 +375,17 @@ enum Wake {
 
 /// Waits for queued frames (not while pausing until `resume_at`), the end of the pause, or a
 /// message from the client.
-async fn wait(
-    session: &Session,
-    stream: &mut WsStream,
+///
+/// Not an `async fn`: a `poll_fn` is smaller, and this future is part of every connection's task.
+fn wait<'a>(
+    session: &'a Session,
+    stream: &'a mut WsStream,
     resume_at: Option<tokio::time::Instant>,
     reads_first: bool,
-) -> Wake {
+) -> impl Future<Output = Wake> + 'a {
     // Boxed: pauses are rare, and an unboxed timer would make every connection's task larger.
     let mut pause = resume_at.map(|at| Box::pin(tokio::time::sleep_until(at)));
-    std::future::poll_fn(|cx| {
+    std::future::poll_fn(move |cx| {
         if reads_first && let Poll::Ready(m) = stream.poll_next(cx) {
             return Poll::Ready(Wake::Incoming(m));
         }
@@ -361,36 +401,50 @@ async fn wait(
         }
         Poll::Pending
     })
-    .await
 }
 
-/// Frames are copied into writes of up to this many bytes (a larger frame is written on its own).
-const WRITE_CHUNK: usize = 64 * 1024;
+/// At most this many frames go into one vectored write (Linux takes up to 1024 slices).
+const FRAMES_PER_WRITE: usize = 64;
 
-/// Writes the batch straight to the socket, each frame as framed when it was built: one write for
-/// the whole batch.
-async fn write_batch(io: &mut Io, batch: &mut Vec<Frame>) -> std::io::Result<()> {
-    if let [frame] = batch.as_slice() {
-        io.write_all(frame.websocket_bytes()).await?;
-    } else {
-        let total: usize = batch.iter().map(|f| f.websocket_bytes().len()).sum();
-        let mut out = Vec::with_capacity(total.min(WRITE_CHUNK));
-        for frame in batch.iter() {
-            let bytes = frame.websocket_bytes();
-            if !out.is_empty() && out.len() + bytes.len() > WRITE_CHUNK {
-                io.write_all(&out).await?;
-                out.clear();
+/// Writes the batch straight to the socket, each frame as framed when it was built, in vectored
+/// writes of up to [`FRAMES_PER_WRITE`] frames: nothing is copied. Clears the batch once written.
+///
+/// Not an `async fn` with a loop of writes: this future is part of the task of every connection,
+/// and as a `poll_fn` over two counters it is a fraction of that size.
+fn write_batch<'a>(
+    io: &'a mut Io,
+    batch: &'a mut Vec<Frame>,
+) -> impl Future<Output = std::io::Result<()>> + 'a {
+    // The first frame not completely written, and how much of it was.
+    let mut next = 0;
+    let mut offset = 0;
+    std::future::poll_fn(move |cx| {
+        while next < batch.len() {
+            let mut slices = [IoSlice::new(&[]); FRAMES_PER_WRITE];
+            let pending = batch[next..].iter().take(FRAMES_PER_WRITE);
+            let mut count = 0;
+            for (slice, frame) in slices.iter_mut().zip(pending) {
+                let skip = if count == 0 { offset } else { 0 };
+                *slice = IoSlice::new(&frame.websocket_bytes()[skip..]);
+                count += 1;
             }
-            if bytes.len() >= WRITE_CHUNK {
-                io.write_all(bytes).await?;
-            } else {
-                out.extend_from_slice(bytes);
+            let mut written = ready!(io.poll_write_vectored(cx, &slices[..count]))?;
+            if written == 0 {
+                return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
+            }
+            while written > 0 {
+                let left = batch[next].websocket_bytes().len() - offset;
+                if written < left {
+                    offset += written;
+                    break;
+                }
+                written -= left;
+                next += 1;
+                offset = 0;
             }
         }
-        if !out.is_empty() {
-            io.write_all(&out).await?;
-        }
-    }
-    batch.clear();
-    Ok(())
+        ready!(io.poll_flush(cx))?;
+        batch.clear();
+        Poll::Ready(Ok(()))
+    })
 }

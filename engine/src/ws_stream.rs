@@ -20,7 +20,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use oxio_protocol::websocket::{self as ws, Decoded, FrameDecoder, FrameError, Incoming};
-use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
 /// The size of each worker thread's read buffer, and the read size while a frame is incomplete.
@@ -67,6 +67,26 @@ impl Io {
         match self {
             Io::Tcp(tcp) => tokio_util::io::poll_read_buf(Pin::new(tcp), cx, buf),
             Io::Upgraded(io) => tokio_util::io::poll_read_buf(Pin::new(io), cx, buf),
+        }
+    }
+
+    /// One vectored write: how many bytes of `slices` went out.
+    pub(crate) fn poll_write_vectored(
+        &mut self,
+        cx: &mut Context<'_>,
+        slices: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self {
+            Io::Tcp(tcp) => Pin::new(tcp).poll_write_vectored(cx, slices),
+            Io::Upgraded(io) => Pin::new(io).poll_write_vectored(cx, slices),
+        }
+    }
+
+    /// Flushes what an upgraded connection may buffer (nothing to do for a TCP stream).
+    pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            Io::Tcp(_) => Poll::Ready(Ok(())),
+            Io::Upgraded(io) => Pin::new(io).poll_flush(cx),
         }
     }
 

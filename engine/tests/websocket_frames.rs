@@ -176,6 +176,31 @@ async fn fragmented_messages_with_a_ping_between_the_fragments() {
     assert_no_panics();
 }
 
+/// Frames queued while the client does not read go out in vectored writes that a full socket
+/// takes only in part (a write may end inside a frame): every frame arrives whole, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frames_queued_behind_a_full_socket_arrive_whole_and_in_order() {
+    let server = TestServer::start(EngineConfig::default()).await;
+    let mut ws = RawWs::open(server.addr).await;
+    // About 9 MB in all, more than loopback socket buffers hold; sizes vary so that partial writes
+    // end at different places in the frames.
+    let sizes: Vec<usize> = (0..200).map(|i| 30_000 + i * 149).collect();
+    let requests: Vec<u8> = (sizes.iter())
+        .flat_map(|n| whole(TEXT, format!("4send-large:{n}").as_bytes()))
+        .collect();
+    ws.send(&requests).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for (index, size) in sizes.into_iter().enumerate() {
+        let (opcode, payload) = ws.next().await.expect("a frame");
+        assert_eq!(opcode, TEXT);
+        assert_eq!(payload.len(), 1 + size, "frame {index}");
+        assert_eq!(payload[0], b'4');
+        assert!(payload[1..].iter().all(|&b| b == b'x'), "frame {index}");
+    }
+    assert_eq!(server.recorder.close_reasons(&ws.sid), vec![]);
+    assert_no_panics();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_close_is_answered_with_its_code() {
     let server = TestServer::start(EngineConfig::default()).await;
