@@ -34,6 +34,7 @@ mod payload;
 mod reason;
 mod recovery;
 mod remote_socket;
+mod runtime;
 mod server_side;
 mod socket;
 
@@ -51,5 +52,6 @@ pub use payload::{Args, Payload};
 pub use reason::DisconnectReason;
 pub use recovery::RecoveryConfig;
 pub use remote_socket::RemoteSocket;
+pub use runtime::runtime;
 pub use server_side::{ServerAck, ServerSideEmitError};
 pub use socket::Socket;

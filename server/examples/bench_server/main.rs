@@ -15,8 +15,17 @@ use oxio_server::{Io, IoConfig};
 
 mod contract;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    match oxio_server::runtime() {
+        Ok(runtime) => runtime.block_on(serve()),
+        Err(error) => {
+            eprintln!("bench_server: cannot start the runtime: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> ExitCode {
     let port = match std::env::var("PORT") {
         Err(_) => 3000,
         Ok(port) => match port.parse::<u16>() {

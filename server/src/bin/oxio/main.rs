@@ -15,8 +15,17 @@ use tracing_subscriber::EnvFilter;
 mod cli;
 mod relay;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    match oxio_server::runtime() {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(error) => {
+            eprintln!("oxio: cannot start the runtime: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> ExitCode {
     let options = cli::Options::parse();
     let filter = EnvFilter::builder()
         .with_default_directive(tracing::Level::INFO.into())
