@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 use crate::config::{CorsOrigin, EngineConfig};
+use crate::direct::{self, FirstRequest};
 use crate::request::{EngineQuery, RequestInfo, TransportKind};
 use crate::response::{RequestError, ResponseBody, apply_cors, error_response, status_response};
 use crate::session::Session;
@@ -58,7 +59,7 @@ impl Shared {
 /// Listen with [`Engine::serve`], or mount it into your own hyper service with [`Engine::handle`].
 #[derive(Clone)]
 pub struct Engine {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     _timer_task: Arc<AbortOnDrop>,
 }
 
@@ -265,6 +266,48 @@ impl Engine {
             };
             let _ = stream.set_nodelay(true);
             let engine = self.clone();
+            let mut stop = connection_stop.clone();
+            tokio::spawn(async move {
+                let first = tokio::select! {
+                    first = direct::read_first(&stream) => first,
+                    _ = stop.changed() => return,
+                };
+                let Ok(first) = first else { return };
+                // A websocket handshake is answered without hyper; any other request is hyper's.
+                // (The first request and hyper's connection are boxed: this task is every
+                // websocket's task, and they would make it larger than the websocket needs.)
+                match Box::pin(direct::first_request(&engine, stream, first, remote_addr)).await {
+                    // A task of its own: this one keeps room for its first steps all its life.
+                    FirstRequest::Websocket(session, stream) => {
+                        tokio::spawn(websocket::run(session, stream));
+                    }
+                    FirstRequest::Http(stream) => {
+                        Box::pin(engine.serve_http(stream, remote_addr, stop)).await;
+                    }
+                    FirstRequest::Answered => {}
+                }
+            });
+        }
+        drop(connection_stop);
+        let _ = stop_connections.send(());
+        let _ = tokio::time::timeout(
+            self.shared.config.shutdown_timeout,
+            stop_connections.closed(),
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Serves one HTTP connection with hyper until it ends, or until `stop` says the engine is
+    /// shutting down (then gracefully).
+    async fn serve_http(
+        &self,
+        stream: direct::Prefixed,
+        remote_addr: SocketAddr,
+        mut stop: tokio::sync::watch::Receiver<()>,
+    ) {
+        {
+            let engine = self.clone();
             let service = service_fn(move |request: Request<hyper::body::Incoming>| {
                 let engine = engine.clone();
                 async move {
@@ -280,29 +323,18 @@ impl Engine {
                 .keep_alive(true)
                 .serve_connection(TokioIo::new(stream), service)
                 .with_upgrades();
-            let mut stop = connection_stop.clone();
-            tokio::spawn(async move {
-                tokio::pin!(connection);
-                let result = tokio::select! {
-                    result = connection.as_mut() => result,
-                    _ = stop.changed() => {
-                        connection.as_mut().graceful_shutdown();
-                        connection.await
-                    }
-                };
-                if let Err(error) = result {
-                    tracing::debug!(%error, "http connection ended with an error");
+            tokio::pin!(connection);
+            let result = tokio::select! {
+                result = connection.as_mut() => result,
+                _ = stop.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
                 }
-            });
+            };
+            if let Err(error) = result {
+                tracing::debug!(%error, "http connection ended with an error");
+            }
         }
-        drop(connection_stop);
-        let _ = stop_connections.send(());
-        let _ = tokio::time::timeout(
-            self.shared.config.shutdown_timeout,
-            stop_connections.closed(),
-        )
-        .await;
-        Ok(())
     }
 
     /// Graceful shutdown: stops accepting (every [`Engine::serve`] returns), closes every session

@@ -28,6 +28,7 @@
 //! `403` from the allow-request hook), the same close reasons, the same upgrade dance.
 
 mod config;
+mod direct;
 mod engine;
 mod frame;
 mod polling;

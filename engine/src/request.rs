@@ -49,10 +49,12 @@ impl RequestInfo {
             .sum();
         let mut packed = Vec::with_capacity(packed_len);
         for (name, value) in headers {
-            packed.extend_from_slice(name.as_str().as_bytes());
-            packed.push(if value.is_sensitive() { b';' } else { b':' });
-            packed.extend_from_slice(value.as_bytes());
-            packed.push(b'\n');
+            pack_header(
+                &mut packed,
+                name.as_str(),
+                value.as_bytes(),
+                value.is_sensitive(),
+            );
         }
         let uri = Uri::from_maybe_shared(Bytes::copy_from_slice(uri.to_string().as_bytes()))
             .unwrap_or_else(|_| uri.clone());
@@ -62,6 +64,45 @@ impl RequestInfo {
             remote_addr,
             packed_headers: packed.into_boxed_slice(),
             headers: OnceLock::new(),
+        }
+    }
+
+    /// A GET read by the engine itself (see `direct.rs`): the request target as sent and the
+    /// headers as parsed (names in any case). `None` when the target is not a valid URI or a header
+    /// is not a valid name and value.
+    pub(crate) fn from_raw_get<'a>(
+        target: &str,
+        headers: impl Iterator<Item = (&'a str, &'a [u8])> + Clone,
+        remote_addr: Option<SocketAddr>,
+    ) -> Option<Self> {
+        let uri = Uri::from_maybe_shared(Bytes::copy_from_slice(target.as_bytes())).ok()?;
+        let packed_len = headers.clone().map(|(n, v)| n.len() + v.len() + 2).sum();
+        let mut packed = Vec::with_capacity(packed_len);
+        for (name, value) in headers {
+            let valid_name = HeaderName::from_bytes(name.as_bytes()).is_ok();
+            let valid_value = (value.iter()).all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f));
+            if !valid_name || !valid_value {
+                return None;
+            }
+            let start = packed.len();
+            pack_header(&mut packed, name, value, false);
+            packed[start..start + name.len()].make_ascii_lowercase();
+        }
+        Some(Self {
+            method: Method::GET,
+            uri,
+            remote_addr,
+            packed_headers: packed.into_boxed_slice(),
+            headers: OnceLock::new(),
+        })
+    }
+
+    /// A map of the headers built now and not kept (for a one-off look that should not cost the
+    /// session the memory of a kept map).
+    pub(crate) fn headers_uncached(&self) -> HeaderMap {
+        match self.headers.get() {
+            Some(headers) => (**headers).clone(),
+            None => unpack_headers(&self.packed_headers),
         }
     }
 
@@ -76,6 +117,14 @@ impl RequestInfo {
     pub fn query_param(&self, key: &str) -> Option<Cow<'_, str>> {
         query_param(self.uri.query().unwrap_or(""), key)
     }
+}
+
+/// Appends one header in the packed form of [`RequestInfo`]'s `packed_headers`.
+fn pack_header(packed: &mut Vec<u8>, name: &str, value: &[u8], sensitive: bool) {
+    packed.extend_from_slice(name.as_bytes());
+    packed.push(if sensitive { b';' } else { b':' });
+    packed.extend_from_slice(value);
+    packed.push(b'\n');
 }
 
 /// The map of headers packed by [`RequestInfo::detached`]; the values share one allocation.

@@ -47,7 +47,7 @@ impl RequestError {
         }
     }
 
-    fn status(self) -> StatusCode {
+    pub(crate) fn status(self) -> StatusCode {
         match self {
             RequestError::Forbidden => StatusCode::FORBIDDEN,
             RequestError::ServerFull => StatusCode::SERVICE_UNAVAILABLE,
@@ -60,18 +60,22 @@ impl RequestError {
 /// 503 for `ServerFull`). `message` overrides the default text (the allow-request hook's refusal).
 /// CORS headers are added by the caller, as for every response.
 pub(crate) fn error_response(error: RequestError, message: Option<&str>) -> Response<ResponseBody> {
-    let body = serde_json::json!({
-        "code": error.code(),
-        "message": message.unwrap_or(error.message()),
-    })
-    .to_string();
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+    let mut response = Response::new(Full::new(Bytes::from(error_body(error, message))));
     *response.status_mut() = error.status();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
     response
+}
+
+/// The JSON body of [`error_response`].
+pub(crate) fn error_body(error: RequestError, message: Option<&str>) -> String {
+    serde_json::json!({
+        "code": error.code(),
+        "message": message.unwrap_or(error.message()),
+    })
+    .to_string()
 }
 
 /// A `200 text/plain; charset=UTF-8` response (polling payloads and the handshake).

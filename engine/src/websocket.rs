@@ -203,7 +203,7 @@ fn abort_upgrade(session: &Session) {
 /// Not an `async fn`: the arguments of one are kept twice in its future (as arguments, and as the
 /// locals they are moved into), 128 bytes more in the task of every connection.
 #[expect(clippy::manual_async_fn, reason = "the task's size, as said above")]
-fn run(session: Arc<Session>, mut stream: WsStream) -> impl Future<Output = ()> + Send {
+pub(crate) fn run(session: Arc<Session>, mut stream: WsStream) -> impl Future<Output = ()> + Send {
     async move {
         let shared = session.shared.clone();
         shared.live_websockets.fetch_add(1, Ordering::AcqRel);

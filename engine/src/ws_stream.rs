@@ -16,6 +16,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
+use crate::direct::Prefixed;
 use bytes::{Buf, Bytes, BytesMut};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
@@ -44,8 +45,21 @@ impl Io {
     /// Hyper's upgraded connection, unwrapped to the TCP stream when it is one, with the bytes hyper
     /// read past the request (a client may send frames right away).
     pub(crate) fn from_upgraded(upgraded: Upgraded) -> (Io, Bytes) {
-        match upgraded.downcast::<TokioIo<TcpStream>>() {
-            Ok(parts) => (Io::Tcp(parts.io.into_inner()), parts.read_buf),
+        let upgraded = match upgraded.downcast::<TokioIo<TcpStream>>() {
+            Ok(parts) => return (Io::Tcp(parts.io.into_inner()), parts.read_buf),
+            Err(upgraded) => upgraded,
+        };
+        // The engine's own connections reach hyper with what `direct` read of them first.
+        match upgraded.downcast::<TokioIo<Prefixed>>() {
+            Ok(parts) => {
+                let (tcp, unread) = parts.io.into_inner().into_parts();
+                let read = if unread.is_empty() {
+                    parts.read_buf
+                } else {
+                    [parts.read_buf, unread].concat().into()
+                };
+                (Io::Tcp(tcp), read)
+            }
             Err(upgraded) => (Io::Upgraded(TokioIo::new(upgraded)), Bytes::new()),
         }
     }

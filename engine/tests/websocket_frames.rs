@@ -8,9 +8,9 @@ mod support;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use oxio_engine::{CloseReason, EngineConfig};
+use oxio_engine::{CloseReason, Cors, EngineConfig, Refusal};
 use oxio_protocol::websocket::encode_frame;
-use support::{TestServer, assert_no_panics, engine_path, text_message};
+use support::{Event, TestServer, assert_no_panics, engine_path, http_raw, text_message};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -39,17 +39,35 @@ fn whole(opcode: u8, payload: &[u8]) -> Vec<u8> {
     frame(0x80 | opcode, payload)
 }
 
+/// A websocket handshake request (`extra`: more header lines, each ending with `\r\n`).
+fn handshake_request(addr: SocketAddr, extra: &str) -> Vec<u8> {
+    format!(
+        "GET {} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n",
+        engine_path("transport=websocket")
+    )
+    .into_bytes()
+}
+
 impl RawWs {
     /// Upgrades and reads the open packet.
     async fn open(addr: SocketAddr) -> RawWs {
+        RawWs::open_with(addr, vec![handshake_request(addr, "")])
+            .await
+            .0
+    }
+
+    /// Connects, writes `writes` one after the other (a pause between them), then reads the 101
+    /// and the open packet. Returns the 101's head too.
+    async fn open_with(addr: SocketAddr, writes: Vec<Vec<u8>>) -> (RawWs, String) {
         let mut stream = TcpStream::connect(addr).await.expect("connect");
         stream.set_nodelay(true).expect("nodelay");
-        let request = format!(
-            "GET {} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-            engine_path("transport=websocket")
-        );
-        stream.write_all(request.as_bytes()).await.expect("write");
+        for (index, bytes) in writes.iter().enumerate() {
+            if index > 0 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            stream.write_all(bytes).await.expect("write");
+        }
         let mut ws = RawWs {
             stream,
             read: Vec::new(),
@@ -61,14 +79,15 @@ impl RawWs {
             }
             ws.fill().await;
         };
-        assert!(ws.read.starts_with(b"HTTP/1.1 101"), "not upgraded");
+        let head = String::from_utf8_lossy(&ws.read[..head_end]).into_owned();
+        assert!(head.starts_with("HTTP/1.1 101"), "not upgraded: {head}");
         ws.read.drain(..head_end);
         let (opcode, open) = ws.next().await.expect("open packet");
         assert_eq!(opcode, TEXT);
         let open = String::from_utf8(open).expect("text");
         let handshake: serde_json::Value = serde_json::from_str(&open[1..]).expect("json");
         ws.sid = handshake["sid"].as_str().expect("sid").to_owned();
-        ws
+        (ws, head)
     }
 
     async fn fill(&mut self) -> usize {
@@ -274,5 +293,112 @@ async fn refused_frames_close_with_the_code_node_sends() {
         assert_eq!(server.recorder.messages(&ws.sid), vec![], "{case}");
     }
     server.wait_no_sessions(Duration::from_secs(2)).await;
+    assert_no_panics();
+}
+
+async fn wait_for_a_message(server: &TestServer, sid: &str) {
+    let received = |events: &[Event]| {
+        (events.iter()).any(|e| matches!(e, Event::Message { sid: s, .. } if s == sid))
+    };
+    (server.recorder)
+        .wait_until("a message", Duration::from_secs(5), received)
+        .await;
+}
+
+// The engine answers websocket handshakes on its own connections without hyper (`direct.rs`), and
+// hands anything else to hyper with the bytes it read: both paths, seen from the client.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frames_sent_with_the_handshake_request_are_read() {
+    let server = TestServer::start(EngineConfig::default()).await;
+    let mut request = handshake_request(server.addr, "");
+    request.extend(whole(TEXT, b"4sent with the request"));
+    request.extend(whole(PING, b"early"));
+    let (mut ws, head) = RawWs::open_with(server.addr, vec![request]).await;
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=")
+    );
+    // The test handler echoes messages; the ping is answered too.
+    let mut answers = vec![ws.next().await, ws.next().await];
+    answers.sort();
+    let echo = Some((TEXT, b"4sent with the request".to_vec()));
+    assert_eq!(answers, vec![echo, Some((PONG, b"early".to_vec()))]);
+    let sid = ws.sid.clone();
+    wait_for_a_message(&server, &sid).await;
+    assert_eq!(
+        server.recorder.messages(&sid),
+        vec![text_message("sent with the request")]
+    );
+    assert_no_panics();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshakes_the_engine_does_not_take_itself_go_through_hyper() {
+    let server = TestServer::start(EngineConfig::default()).await;
+    // The head split across two writes (the first read holds part of it).
+    let request = handshake_request(server.addr, "");
+    let (first, rest) = request.split_at(40);
+    let (mut ws, _) = RawWs::open_with(server.addr, vec![first.to_vec(), rest.to_vec()]).await;
+    ws.send(&whole(TEXT, b"4split")).await;
+    // More headers than it parses itself, and a frame right behind the head.
+    let many: String = (0..40).map(|i| format!("X-Extra-{i}: {i}\r\n")).collect();
+    let mut request = handshake_request(server.addr, &many);
+    request.extend(whole(TEXT, b"4many headers"));
+    let (many, _) = RawWs::open_with(server.addr, vec![request]).await;
+    for (sid, text) in [(&ws.sid, "split"), (&many.sid, "many headers")] {
+        wait_for_a_message(&server, sid).await;
+        assert_eq!(server.recorder.messages(sid), vec![text_message(text)]);
+    }
+    let socket = server.recorder.socket(&many.sid);
+    assert_eq!(socket.request().headers()["x-extra-39"], "39");
+    assert_no_panics();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_handshakes_keep_the_request_and_answer_with_cors_headers() {
+    let server = TestServer::start(EngineConfig::default().cors(Cors::any())).await;
+    let request = handshake_request(server.addr, "Origin: http://a.test\r\nX-Token: a b\r\n");
+    let (ws, head) = RawWs::open_with(server.addr, vec![request]).await;
+    assert!(
+        head.contains("access-control-allow-origin: *\r\n"),
+        "{head}"
+    );
+    let socket = server.recorder.socket(&ws.sid);
+    let request = socket.request();
+    assert_eq!(request.headers()["x-token"], "a b");
+    assert_eq!(request.headers()["origin"], "http://a.test");
+    assert_eq!(
+        request.query_param("transport").as_deref(),
+        Some("websocket")
+    );
+    assert!(
+        request
+            .remote_addr
+            .is_some_and(|addr| addr.ip().is_loopback())
+    );
+    assert_no_panics();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_handshake_refusals_are_the_json_errors_of_the_hyper_path() {
+    let config = EngineConfig::default()
+        .cors(Cors::any())
+        .max_sessions(1)
+        .allow_request(|request| match request.headers().contains_key("x-deny") {
+            true => Err(Refusal {
+                message: "denied".to_owned(),
+            }),
+            false => Ok(()),
+        });
+    let server = TestServer::start(config).await;
+    let denied = handshake_request(server.addr, "Origin: http://a.test\r\nX-Deny: 1\r\n");
+    let refused = http_raw(server.addr, &denied).await;
+    refused.assert_error(403, 4, "denied");
+    assert_eq!(refused.header("access-control-allow-origin"), Some("*"));
+    let _first = RawWs::open(server.addr).await;
+    let full = http_raw(server.addr, &handshake_request(server.addr, "")).await;
+    full.assert_error(503, 3, "Server full");
+    assert_eq!(server.engine.session_count(), 1);
     assert_no_panics();
 }
