@@ -1,9 +1,11 @@
 //! One Socket.IO client over websocket: Engine.IO open, Socket.IO connect (with the room in the auth),
 //! pings answered, and the client's role in the scenario.
 //!
-//! A receiver is served here only until its Socket.IO connect completed (Engine.IO open received, `40`
-//! sent, `40` received); then its socket goes to the receiver pool ([`super::receivers`]), when the
-//! scenario started one.
+//! A receiver or an echo client is served here only until its Socket.IO connect completed (Engine.IO
+//! open received, `40` sent, `40` received); then its socket goes to the receiver pool
+//! ([`super::receivers`]), when the scenario started one. An echo client is handed over before it sent
+//! any echo: the pool sends the first one and runs the closed loop from there. Without a pool, the echo
+//! loop runs here.
 
 use std::io;
 use std::rc::Rc;
@@ -12,7 +14,7 @@ use std::time::Duration;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Interval, MissedTickBehavior};
 
-use super::receivers::Handoff;
+use super::receivers::{Duty, Handoff};
 use super::ws::{self, ReadBuf, Writer};
 use super::{Shared, Target, find_t, push_payload};
 
@@ -112,10 +114,10 @@ impl Session {
         self.on_frames(&mut read, &mut writer)?;
         writer.flush(&mut stream).await?;
         loop {
-            // A connected receiver goes to the receiver pool (every complete frame was handled, every
-            // answer written: what is left in `read` is at most a partial frame).
+            // A connected receiver or echo client goes to the receiver pool (every complete frame was
+            // handled, every answer written: what is left in `read` is at most a partial frame).
             if self.connected
-                && self.spec.role == Role::Receiver
+                && let Some(duty) = self.pool_duty()
                 && let Some(pool) = self.shared.receivers.get()
             {
                 let stream = stream.into_std()?;
@@ -124,7 +126,7 @@ impl Session {
                     stream,
                     buffered: read.unconsumed().to_vec(),
                     writer,
-                    counts: self.spec.counts,
+                    duty,
                 });
             }
             tokio::select! {
@@ -143,6 +145,19 @@ impl Session {
                 }
             }
             writer.flush(&mut stream).await?;
+        }
+    }
+
+    /// What the receiver pool does with this client once it is handed over, if it is handed over.
+    fn pool_duty(&self) -> Option<Duty> {
+        match self.spec.role {
+            Role::Receiver => Some(Duty::Receive {
+                counts: self.spec.counts,
+            }),
+            Role::Echo => Some(Duty::Echo {
+                ack_id: self.ack_id,
+            }),
+            Role::Publisher | Role::Idle => None,
         }
     }
 
@@ -179,7 +194,8 @@ impl Session {
             let mut sizes = shared.room_sizes.borrow_mut();
             sizes[self.spec.room.unwrap_or(0)] += 1;
         }
-        if self.spec.role == Role::Echo {
+        // With a receiver pool, the pool sends the first echo once this client is handed over.
+        if self.spec.role == Role::Echo && self.shared.receivers.get().is_none() {
             self.send_echo(writer);
         }
     }

@@ -4,12 +4,13 @@
 //!
 //! Two threads, pinned together to one core by the caller (`taskset`):
 //! - a current-thread tokio runtime in one `LocalSet` runs the scenario driver, every connect and
-//!   handshake, the publisher, the echo, idle and long-polling clients. Its shared state is
+//!   handshake, the publisher, the idle and long-polling clients. Its shared state is
 //!   `Cell`/`RefCell` in one [`Shared`];
-//! - the receiver pool ([`receivers`]) reads the websocket receivers once they are connected: one `mio`
-//!   loop whose passes are paced (at most one per receive interval), so that one read returns many
-//!   deliveries. It counts into its own tally, which [`Shared`] merges with its own counts (window,
-//!   received, latencies, drops) when the driver asks.
+//! - the receiver pool ([`receivers`]) serves the websocket receivers and the echo clients once they
+//!   are connected: one `mio` loop whose passes are paced (at most one per receive interval), so that
+//!   one read returns many deliveries; it also runs the echo clients' closed loop. It counts into its
+//!   own tally, which [`Shared`] merges with its own counts (window, received, expected, echoes in
+//!   flight, latencies, drops) when the driver asks.
 //!
 //! Latency is receipt time minus the `t` stamped into the payload by the publisher, both on this
 //! process's clock (µs since [`Shared`] was made, the pool's clock included).
@@ -81,7 +82,8 @@ pub struct Shared {
     /// Deliveries (or round trips) counted in the window on this thread (all of them:
     /// [`Shared::received_in_window`]).
     pub received: Cell<u64>,
-    /// Deliveries (or round trips) owed for what was sent in the window.
+    /// Deliveries (or round trips) owed for what was sent in the window, on this thread (all of them:
+    /// [`Shared::expected_in_window`]).
     pub expected: Cell<u64>,
     /// Clients whose Socket.IO connect completed.
     pub connected: Cell<usize>,
@@ -92,15 +94,16 @@ pub struct Shared {
     pub dropped: Cell<usize>,
     /// The first error seen on this thread, for the report (or the pool's: [`Shared::any_error`]).
     pub first_error: RefCell<Option<String>>,
-    /// The receiver pool connected receivers are handed to, if the scenario started one.
+    /// The receiver pool that connected receivers and echo clients go to, if the scenario started one.
     pub receivers: OnceCell<ReceiverPool>,
     /// The publisher's rate in publishes per second (0: paused).
     pub rate: Cell<f64>,
     /// Bumped on every rate change, so the publisher restarts its schedule.
     pub rate_epoch: Cell<u64>,
-    /// Echo clients keep sending while this is set.
+    /// Echo clients on this thread keep sending while this is set (set both this and the pool's
+    /// with [`Shared::set_echo_running`]).
     pub echo_running: Cell<bool>,
-    /// Echoes sent and not yet answered.
+    /// Echoes sent and not yet answered on this thread (all of them: [`Shared::in_flight_in_all`]).
     pub in_flight: Cell<u64>,
     /// Acks received by idle clients after the trigger (connect scenario).
     pub echo_answered: Cell<u64>,
@@ -134,8 +137,8 @@ impl Shared {
         }
     }
 
-    /// Starts the receiver pool (on this clock), pacing its passes to one per `interval`; receivers
-    /// that connect from now on are handed to it.
+    /// Starts the receiver pool (on this clock), pacing its passes to one per `interval`; receivers and
+    /// echo clients that connect from now on are handed to it.
     pub fn start_receiver_pool(&self, interval: Duration) -> io::Result<()> {
         let pool = ReceiverPool::start(self.clock, interval)?;
         self.receivers
@@ -181,6 +184,25 @@ impl Shared {
     /// Deliveries (or round trips) counted in the window, by this thread and by the receiver pool.
     pub fn received_in_window(&self) -> u64 {
         self.received.get() + self.receivers.get().map_or(0, ReceiverPool::received)
+    }
+
+    /// Deliveries (or round trips) owed for what was sent in the window, by this thread and by the
+    /// receiver pool (its echo clients).
+    pub fn expected_in_window(&self) -> u64 {
+        self.expected.get() + self.receivers.get().map_or(0, ReceiverPool::expected)
+    }
+
+    /// Echoes sent and not yet answered, by this thread and by the receiver pool.
+    pub fn in_flight_in_all(&self) -> u64 {
+        self.in_flight.get() + self.receivers.get().map_or(0, ReceiverPool::in_flight)
+    }
+
+    /// Starts or stops the echo clients, here and in the receiver pool.
+    pub fn set_echo_running(&self, running: bool) {
+        self.echo_running.set(running);
+        if let Some(pool) = self.receivers.get() {
+            pool.set_echo_running(running);
+        }
     }
 
     /// The latencies of the window, recorded by this thread and by the receiver pool.

@@ -25,7 +25,7 @@ options:
   --step F  --max-rate N  --loss-limit F  --p99-limit-ms MS   (fanout-cap, cluster-cap)
   --receive-interval-us US  websocket receivers are read at most once per US µs     [500]
                         (one read returns many deliveries; latencies may include up to one
-                        interval of waiting; 0: no pacing)
+                        interval of waiting; 0: no pacing, the default of echo)
   --wait-secs S         wait this long for the server to listen         [10]
   --quick               short durations, fewer clients (CI smoke)
 Progress goes to stderr; the result is one JSON object on stdout.";
@@ -154,7 +154,9 @@ impl Options {
             "rooms" | "cluster-rooms" => {
                 (o.clients, o.rooms, o.rate, o.warmup) = (10_000, 100, 200.0, 6.0)
             }
-            "echo" => (o.clients, o.warmup) = (100, 1.0),
+            // A closed loop has one echo in flight per connection: pacing has no reads to coalesce,
+            // it would only cap the rate (see "Echo clients" in `receivers.rs`).
+            "echo" => (o.clients, o.warmup, o.receive_interval_us) = (100, 1.0, 0),
             "connect" => o.clients = 10_000,
             other => return Err(format!("unknown scenario {other}\n{USAGE}")),
         }
@@ -192,6 +194,9 @@ mod tests {
         assert_eq!(o.receive_interval_us, 500);
         let o = parse("fanout-cap --receive-interval-us 0").unwrap();
         assert_eq!(o.receive_interval_us, 0);
+        assert_eq!(parse("echo").unwrap().receive_interval_us, 0);
+        let o = parse("echo --receive-interval-us 500").unwrap();
+        assert_eq!(o.receive_interval_us, 500);
         assert!(parse("cluster").is_err());
         assert!(parse("nope").is_err());
         assert!(parse("echo --bogus 1").is_err());

@@ -1,11 +1,15 @@
 //! The receiver pool: websocket receivers ([`Role::Receiver`](super::client::Role::Receiver), the bulk of
-//! fanout, rooms and cluster) are read by one `mio` loop on its own OS thread once their Socket.IO
-//! connect completed, with reads coalesced by pacing.
+//! fanout, rooms and cluster) and echo clients ([`Role::Echo`](super::client::Role::Echo), the echo
+//! scenario) are served by one `mio` loop on its own OS thread once their Socket.IO connect completed,
+//! with reads coalesced by pacing. Each connection has a [`Duty`]: receive (count `msg` events, if its
+//! deliveries count) or echo (run the closed loop, see "Echo clients" below).
 //!
 //! Why: on the tokio side every message to every connection cost its own task wake-up and two reads (the
 //! second one returning WouldBlock), about 4 µs per delivery: the load generator used its whole core at
 //! ~200k deliveries/s, far below what the servers it measures can send. Parsing a frame costs ~60 ns;
-//! what has to go is the per-message wake-up, so here one read returns many frames.
+//! what has to go is the per-message wake-up, so here one read returns many frames. Echo clients paid
+//! the same wake-up and second read on every round trip (what the pool saves them, and what it cannot:
+//! see "Echo clients").
 //!
 //! # A pass
 //! The loop waits for readiness events (`Poll::poll`), then serves every connection that has one: reads
@@ -34,6 +38,32 @@
 //! wait, the same way for every server. The cycle is the interval unless the loop is busy; the step JSON
 //! reports its mean (`receiver_pool.cycle_us`) next to the mean pass length (`pass_us`).
 //!
+//! # Echo clients
+//! An echo client is handed over right after its Socket.IO connect, before it sent any echo. While
+//! echoes are running ([`ReceiverPool::set_echo_running`], set by the scenario driver before the
+//! clients connect and cleared when the window stops), the pool sends its first echo when it attaches
+//! it, then answers each ack (`43<id>[...]`): the round trip is recorded like a delivery (latency from
+//! the `t` the ack carries back, counted if it is in the window), and the next echo,
+//! `42<id+1>["echo",{"t":<now>,...}]` stamped when it is queued, goes into the connection's [`Writer`];
+//! the flush that ends the read writes it. Once echoes are stopped, acks are still recorded but not
+//! answered.
+//!
+//! Each connection has one echo in flight at most, so every read returns one ack: the pool saves the
+//! task wake-up and the second read of every round trip, and shares one `epoll_wait` among the
+//! connections ready in a pass, but it has no reads to coalesce. What remains is one `recv` and one
+//! `send` per round trip, and it is most of the cost: profiled, ~70 % of the load generator's CPU
+//! was in `send` (over loopback the sender's core also runs the receiving socket's TCP input, in the
+//! softirq), ~13 % in `recv`, ~5 % in `epoll_wait`. Measured against the calibration server, a round
+//! trip cost the load generator ~7.9 µs of CPU here against ~8.8 µs on tokio (medians), about what it
+//! costs the server (which does the same syscalls), so against that server the load generator still
+//! nears its core when the server does. Pacing cannot help: a round trip takes one cycle at least (its
+//! ack waits in the socket buffer for the next pass), so the rate is at most the number of echo clients
+//! per cycle, and the budget then caps the rate instead of the work per round trip (68–88k round
+//! trips/s with the load generator at 0.55–0.68 of its core and the server at 0.6–0.8 of its own: the
+//! load generator would set the rate without being marked saturated). The echo scenario therefore runs
+//! the pool without pacing by default (`--receive-interval-us 0`): a pass starts as soon as an ack is
+//! ready.
+//!
 //! # Invariants
 //! - **No data is stranded.** `mio` registers sockets edge-triggered (`EPOLLET`): an event is reported
 //!   once per arrival of data, not for as long as data is waiting, so a connection must be drained before
@@ -51,14 +81,22 @@
 //! - **One partial frame per connection** survives a pass (its `partial`); every complete frame
 //!   is parsed in the pass that read it. The tokio side hands over the bytes it had read and not parsed
 //!   (at most a partial frame: it parses every complete frame before handing over).
-//! - **Pongs are never lost.** Answers to pings are written at the end of the read that found the ping;
-//!   what a full send buffer refuses stays in the connection's [`Writer`] and goes out on the next
-//!   writable edge (connections are registered for both readable and writable events).
-//! - **Counting.** The pool keeps its own window, histogram, count of deliveries and of dropped
-//!   connections in one [`Mutex`]-protected tally, locked once per pass for the whole pass: a window
-//!   change (which also clears the counts) never lands in the middle of a pass, so every delivery is
-//!   judged by the window it is counted under. The scenario driver merges the tally with its own counts
-//!   (the publisher's) when it measures.
+//! - **Pongs and echoes are never lost.** Answers to pings, and echoes, are written at the end of the
+//!   read that found the ping or the ack (an echo client's first echo: at the end of the read that
+//!   follows its registration); what a full send buffer refuses stays in the connection's [`Writer`]
+//!   and goes out on the next writable edge (connections are registered for both readable and
+//!   writable events).
+//! - **Counting.** The pool keeps its own window, histogram, count of deliveries (round trips
+//!   included), of echoes owed (sent with a stamp in the window: `expected`) and in flight, the echo
+//!   switch and the count of dropped connections in one [`Mutex`]-protected tally, locked once per pass
+//!   for the whole pass: a window change (which also clears the counts of received and owed) or an
+//!   echo stop never lands in the middle of a pass, so every delivery is judged by the window it is
+//!   counted under, and an echo is owed (or not) by the window it is stamped in. An echo is in
+//!   flight from the moment it is queued until its ack is read or its connection is dropped (a dropped
+//!   connection's echo will not be answered: the driver's straggler wait must not wait for it). The
+//!   scenario driver merges the tally with its own counts (the publisher's, the idle clients') when it
+//!   measures: the loss compares received with expected, both summed, and the straggler wait after the
+//!   echo window lasts while the sum of echoes in flight is not zero.
 //!
 //! The loop runs on its own thread next to the tokio thread; the load generator is still pinned to one
 //! core (`taskset`), so the two share it, and the process's CPU share (`/proc/self/stat`, all threads)
@@ -97,7 +135,22 @@ pub const BUDGET_CARRY: Duration = Duration::from_millis(20);
 /// The token of the waker that announces hand-overs.
 const WAKER: Token = Token(usize::MAX);
 
-/// A connected websocket receiver handed over by the tokio side.
+/// What the pool does with a connection's packets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Duty {
+    /// A receiver: counts `msg` events when `counts` is set.
+    Receive {
+        /// Whether its deliveries count.
+        counts: bool,
+    },
+    /// An echo client: the closed loop (see "Echo clients" in the module docs).
+    Echo {
+        /// The ack id of the last echo it sent (0: none yet); the next echo takes the next one.
+        ack_id: u64,
+    },
+}
+
+/// A connected websocket client (a receiver or an echo client) handed over by the tokio side.
 #[derive(Debug)]
 pub struct Handoff {
     /// Its TCP stream, non-blocking.
@@ -107,8 +160,8 @@ pub struct Handoff {
     /// Its frame writer, whose mask sequence goes on (anything it still held would be written at the
     /// hand-over; the tokio side writes everything it queued first).
     pub writer: Writer,
-    /// Whether its deliveries count.
-    pub counts: bool,
+    /// What the pool does with it.
+    pub duty: Duty,
 }
 
 /// Cumulative work of the receive loop since it started (take two and [`since`](Self::since)).
@@ -165,7 +218,14 @@ struct Tally {
     /// The measured window `[start, end)` in µs; payloads stamped inside it are counted.
     window: (u64, u64),
     histogram: Histogram,
+    /// Deliveries (for echo clients: round trips) counted in the window.
     received: u64,
+    /// Whether echo clients send (their first echo on attach, the next one on each ack).
+    echo_running: bool,
+    /// Echoes sent whose stamp is in the window (round trips owed).
+    expected: u64,
+    /// Echoes sent and not answered yet, by connections the loop still serves.
+    in_flight: u64,
     attached: usize,
     dropped: usize,
     first_error: Option<String>,
@@ -178,6 +238,9 @@ impl Default for Tally {
             window: (u64::MAX, u64::MAX),
             histogram: Histogram::default(),
             received: 0,
+            echo_running: false,
+            expected: 0,
+            in_flight: 0,
             attached: 0,
             dropped: 0,
             first_error: None,
@@ -187,11 +250,17 @@ impl Default for Tally {
 }
 
 impl Tally {
+    /// Whether a payload stamped `t` belongs to the window.
+    #[inline]
+    fn in_window(&self, t: u64) -> bool {
+        let (start, end) = self.window;
+        t >= start && t < end
+    }
+
     /// Counts one delivery of a payload stamped `t` received at `now` (µs), if it is in the window.
     #[inline]
     fn record(&mut self, t: u64, now: u64) {
-        let (start, end) = self.window;
-        if t >= start && t < end {
+        if self.in_window(t) {
             self.histogram.record(now.saturating_sub(t));
             self.received += 1;
         }
@@ -271,11 +340,28 @@ impl ReceiverPool {
         tally.window = window;
         tally.histogram.clear();
         tally.received = 0;
+        tally.expected = 0;
     }
 
-    /// Deliveries counted in the window.
+    /// Starts or stops the echo clients: while running, an echo client sends its first echo when it is
+    /// attached and the next one on each ack. Takes effect from the next pass on.
+    pub fn set_echo_running(&self, running: bool) {
+        lock(&self.tally).echo_running = running;
+    }
+
+    /// Deliveries (round trips, for echo clients) counted in the window.
     pub fn received(&self) -> u64 {
         lock(&self.tally).received
+    }
+
+    /// Echoes sent in the window: the round trips owed.
+    pub fn expected(&self) -> u64 {
+        lock(&self.tally).expected
+    }
+
+    /// Echoes sent and not answered yet (those of connections that were dropped are forgotten).
+    pub fn in_flight(&self) -> u64 {
+        lock(&self.tally).in_flight
     }
 
     /// Adds the latencies recorded in the window to `histogram`.
@@ -316,18 +402,32 @@ impl Drop for ReceiverPool {
     }
 }
 
-/// One receiver as the loop sees it.
+/// One connection as the loop sees it.
 #[derive(Debug)]
 struct Connection<S> {
     stream: S,
     /// The partial frame the last read ended with (empty between frames).
     partial: Vec<u8>,
-    /// Masks pongs; holds what the socket refused to take.
+    /// Masks pongs and echoes; holds what the socket refused to take.
     writer: Writer,
-    counts: bool,
+    /// What it does with its packets.
+    handler: Handler,
 }
 
 impl<S: Read + Write> Connection<S> {
+    fn new(stream: S, partial: Vec<u8>, writer: Writer, duty: Duty) -> Self {
+        Self {
+            stream,
+            partial,
+            writer,
+            handler: Handler {
+                duty,
+                in_flight: 0,
+                scratch: Vec::new(),
+            },
+        }
+    }
+
     /// Reads until the socket is drained (see the module docs; `to_the_end`: until end of stream or
     /// WouldBlock), counting each read's frames into `tally`, then writes any answer. An error ends the
     /// connection.
@@ -355,7 +455,7 @@ impl<S: Read + Write> Connection<S> {
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(error) => break Err(error),
             };
-            if let Err(error) = self.on_frames(buffer, now_us(clock), tally) {
+            if let Err(error) = self.on_frames(buffer, now_us(clock), tally, clock) {
                 break Err(error);
             }
             if read < offered && !to_the_end {
@@ -369,34 +469,25 @@ impl<S: Read + Write> Connection<S> {
     }
 
     /// Handles every complete frame in `buffer`.
-    fn on_frames(&mut self, buffer: &mut ReadBuf, now: u64, tally: &mut Tally) -> io::Result<()> {
-        let counts = self.counts;
+    fn on_frames(
+        &mut self,
+        buffer: &mut ReadBuf,
+        now: u64,
+        tally: &mut Tally,
+        clock: Instant,
+    ) -> io::Result<()> {
+        let handler = &mut self.handler;
         tally.stats.frames += ws::on_frames(buffer, &mut self.writer, |packet, writer| {
-            Self::on_packet(packet, counts, now, tally, writer)
+            handler.on_packet(packet, now, tally, writer, clock)
         })?;
         Ok(())
     }
 
-    /// The Engine.IO packets a receiver acts on: `msg` events (counted when `counts`), pings, and
-    /// the end of the session.
-    fn on_packet(
-        packet: &[u8],
-        counts: bool,
-        now: u64,
-        tally: &mut Tally,
-        writer: &mut Writer,
-    ) -> io::Result<()> {
-        match packet {
-            [b'4', b'2', rest @ ..] if counts && rest.starts_with(b"[\"msg\",") => {
-                if let Some(t) = find_t(rest) {
-                    tally.record(t, now);
-                }
-            }
-            [b'2'] => writer.text(b"3"),
-            [b'4', b'4', ..] | [b'4', b'1', ..] | [b'1', ..] => return Err(session_ended(packet)),
-            _ => {}
+    /// Sends the first echo of an echo client, if echoes are running (the next flush writes it).
+    fn start_echo(&mut self, tally: &mut Tally, clock: Instant) {
+        if matches!(self.handler.duty, Duty::Echo { .. }) && tally.echo_running {
+            self.handler.send_echo(tally, &mut self.writer, clock);
         }
-        Ok(())
     }
 
     /// Writes what the writer holds, as far as the socket takes it; the rest waits for a writable edge.
@@ -414,6 +505,79 @@ impl<S: Read + Write> Connection<S> {
             }
         }
         Ok(())
+    }
+}
+
+/// What a [`Connection`] does with its packets: its duty and an echo client's loop state.
+#[derive(Debug)]
+struct Handler {
+    /// What its packets are for (an echo client's last ack id included).
+    duty: Duty,
+    /// Echoes it sent that are not answered yet (counted in the tally's `in_flight` too).
+    in_flight: u64,
+    /// Where an echo client builds its next echo packet.
+    scratch: Vec<u8>,
+}
+
+impl Handler {
+    /// The packets the pool acts on: `msg` events (counted by receivers whose deliveries count), acks
+    /// (an echo client's round trip, answered by the next echo while echoes are running), pings, and
+    /// the end of the session.
+    fn on_packet(
+        &mut self,
+        packet: &[u8],
+        now: u64,
+        tally: &mut Tally,
+        writer: &mut Writer,
+        clock: Instant,
+    ) -> io::Result<()> {
+        match (packet, self.duty) {
+            ([b'4', b'2', rest @ ..], Duty::Receive { counts: true })
+                if rest.starts_with(b"[\"msg\",") =>
+            {
+                if let Some(t) = find_t(rest) {
+                    tally.record(t, now);
+                }
+            }
+            ([b'4', b'3', ..], Duty::Echo { .. }) => {
+                if self.in_flight > 0 {
+                    self.in_flight -= 1;
+                    tally.in_flight = tally.in_flight.saturating_sub(1);
+                }
+                if let Some(t) = find_t(packet) {
+                    tally.record(t, now);
+                }
+                if tally.echo_running {
+                    self.send_echo(tally, writer, clock);
+                }
+            }
+            ([b'2'], _) => writer.text(b"3"),
+            ([b'4', b'4', ..] | [b'4', b'1', ..] | [b'1', ..], _) => {
+                return Err(session_ended(packet));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Queues the next echo, `42<id>["echo",{"t":<now>,"p":..}]` with the next ack id, in `writer`.
+    fn send_echo(&mut self, tally: &mut Tally, writer: &mut Writer, clock: Instant) {
+        let Duty::Echo { ack_id } = &mut self.duty else {
+            return;
+        };
+        *ack_id += 1;
+        let t = now_us(clock);
+        let packet = &mut self.scratch;
+        packet.clear();
+        let _ = write!(packet, "42{ack_id}[\"echo\",");
+        super::push_payload(packet, t);
+        packet.push(b']');
+        writer.text(packet);
+        self.in_flight += 1;
+        tally.in_flight += 1;
+        if tally.in_window(t) {
+            tally.expected += 1;
+        }
     }
 }
 
@@ -538,19 +702,23 @@ impl ReceiveLoop {
             self.connections.push(None);
             self.connections.len() - 1
         });
-        let mut connection = Connection {
-            stream: TcpStream::from_std(handoff.stream),
-            partial: handoff.buffered,
-            writer: handoff.writer,
-            counts: handoff.counts,
-        };
+        let mut connection = Connection::new(
+            TcpStream::from_std(handoff.stream),
+            handoff.buffered,
+            handoff.writer,
+            handoff.duty,
+        );
         tally.attached += 1;
         let registered = self.poll.registry().register(
             &mut connection.stream,
             Token(slot),
             Interest::READABLE | Interest::WRITABLE,
         );
-        // Registered first, then read: see "Registered before read" in the module docs.
+        // Registered first, then read: see "Registered before read" in the module docs. An echo
+        // client's first echo goes out with the flush that ends the read.
+        if registered.is_ok() {
+            connection.start_echo(tally, self.clock);
+        }
         let outcome = registered
             .and_then(|()| connection.receive(&mut self.buffer, false, tally, self.clock));
         self.connections[slot] = Some(connection);
@@ -580,6 +748,8 @@ impl ReceiveLoop {
         if let Some(mut connection) = self.connections[slot].take() {
             let _ = self.poll.registry().deregister(&mut connection.stream);
             self.free_slots.push(slot);
+            // Its unanswered echoes will never be answered: no straggler wait for them.
+            tally.in_flight = tally.in_flight.saturating_sub(connection.handler.in_flight);
             tally.note_dropped(error);
         }
     }
@@ -641,15 +811,46 @@ mod tests {
     }
 
     fn connection(reads: Vec<Vec<u8>>) -> Connection<Scripted> {
-        Connection {
-            stream: Scripted {
-                reads: reads.into_iter().map(Ok).collect(),
-                written: Vec::new(),
-            },
-            partial: Vec::new(),
-            writer: Writer::new(7),
-            counts: true,
-        }
+        with_duty(reads, Duty::Receive { counts: true })
+    }
+
+    fn with_duty(reads: Vec<Vec<u8>>, duty: Duty) -> Connection<Scripted> {
+        let stream = Scripted {
+            reads: reads.into_iter().map(Ok).collect(),
+            written: Vec::new(),
+        };
+        Connection::new(stream, Vec::new(), Writer::new(7), duty)
+    }
+
+    /// The server's answer to the echo `id` stamped `t`.
+    fn ack(id: u64, t: u64) -> Vec<u8> {
+        let mut packet = format!("43{id}[").into_bytes();
+        super::super::push_payload(&mut packet, t);
+        packet.push(b']');
+        frame(&packet)
+    }
+
+    /// An echo client whose echo `ack_id` is in flight.
+    fn echo_client(reads: Vec<Vec<u8>>, ack_id: u64, tally: &mut Tally) -> Connection<Scripted> {
+        let mut connection = with_duty(reads, Duty::Echo { ack_id });
+        connection.handler.in_flight = 1;
+        tally.in_flight += 1;
+        connection
+    }
+
+    /// The ack id and the stamp of an echo packet.
+    fn parse_echo(packet: &[u8]) -> (u64, u64) {
+        let text = std::str::from_utf8(packet).unwrap();
+        let (id, rest) = text
+            .strip_prefix("42")
+            .and_then(|rest| rest.split_once('['))
+            .unwrap();
+        assert!(rest.starts_with("\"echo\",{\"t\":"), "{text}");
+        assert!(
+            rest.ends_with(&format!("\"p\":\"{}\"}}]", super::super::PAD)),
+            "{text}"
+        );
+        (id.parse().unwrap(), find_t(packet).unwrap())
     }
 
     fn counting_tally() -> Tally {
@@ -812,6 +1013,148 @@ mod tests {
     }
 
     #[test]
+    fn an_ack_is_recorded_and_answered_by_the_next_echo() {
+        let clock = Instant::now();
+        let mut tally = Tally {
+            echo_running: true,
+            ..counting_tally()
+        };
+        let mut connection = echo_client(vec![ack(4, 0)], 4, &mut tally);
+        connection
+            .receive(&mut ReadBuf::new(READ_BUFFER), false, &mut tally, clock)
+            .unwrap();
+        let after = now_us(clock);
+        assert_eq!((tally.received, tally.histogram.len()), (1, 1));
+        let texts = client_texts(std::mem::take(&mut connection.stream.written));
+        assert_eq!(texts.len(), 1, "one echo per ack");
+        let (id, t) = parse_echo(&texts[0]);
+        assert_eq!(id, 5, "the next ack id");
+        assert!(t <= after, "stamped when it was sent");
+        assert_eq!(connection.handler.duty, Duty::Echo { ack_id: 5 });
+        // One answered, one sent.
+        assert_eq!((connection.handler.in_flight, tally.in_flight), (1, 1));
+        assert_eq!(tally.expected, 1);
+        // The next ack: the loop goes on with the id after.
+        connection.stream.reads.push_back(Ok(ack(5, t)));
+        connection
+            .receive(&mut ReadBuf::new(READ_BUFFER), false, &mut tally, clock)
+            .unwrap();
+        let texts = client_texts(std::mem::take(&mut connection.stream.written));
+        assert_eq!(parse_echo(&texts[0]).0, 6);
+        assert_eq!((tally.received, tally.expected, tally.in_flight), (2, 2, 1));
+        assert!(connection.writer.out.is_empty());
+    }
+
+    #[test]
+    fn no_new_echo_once_stopped() {
+        let clock = Instant::now();
+        let mut tally = counting_tally();
+        assert!(!tally.echo_running);
+        // Two acks in one read (the server answered twice): neither is answered.
+        let mut chunk = ack(1, 0);
+        chunk.extend(ack(2, 0));
+        let mut connection = echo_client(vec![chunk], 2, &mut tally);
+        connection.handler.in_flight = 2;
+        tally.in_flight = 2;
+        connection
+            .receive(&mut ReadBuf::new(READ_BUFFER), false, &mut tally, clock)
+            .unwrap();
+        assert_eq!(tally.received, 2, "the round trips still count");
+        assert!(connection.stream.written.is_empty(), "no new echo");
+        assert_eq!(connection.handler.duty, Duty::Echo { ack_id: 2 });
+        assert_eq!(
+            (
+                connection.handler.in_flight,
+                tally.in_flight,
+                tally.expected
+            ),
+            (0, 0, 0)
+        );
+        // An extra ack does not push the counts below zero.
+        connection.stream.reads.push_back(Ok(ack(2, 0)));
+        connection
+            .receive(&mut ReadBuf::new(READ_BUFFER), false, &mut tally, clock)
+            .unwrap();
+        assert_eq!((connection.handler.in_flight, tally.in_flight), (0, 0));
+        // Not running either: no first echo on attach.
+        connection.start_echo(&mut tally, clock);
+        assert!(connection.writer.out.is_empty());
+    }
+
+    #[test]
+    fn echoes_in_flight_count_and_only_those_stamped_in_the_window_are_owed() {
+        let clock = Instant::now();
+        let mut tally = Tally {
+            echo_running: true,
+            ..counting_tally()
+        };
+        // The first echo on attach: in flight, and owed (stamped in the window).
+        let mut connection = with_duty(Vec::new(), Duty::Echo { ack_id: 0 });
+        connection.start_echo(&mut tally, clock);
+        let texts = client_texts(connection.writer.out.clone());
+        assert_eq!(parse_echo(&texts[0]).0, 1);
+        assert_eq!(
+            (
+                connection.handler.in_flight,
+                tally.in_flight,
+                tally.expected
+            ),
+            (1, 1, 1)
+        );
+        // A second client, with the window over: in flight, not owed.
+        tally.window = (0, 0);
+        let mut other = with_duty(Vec::new(), Duty::Echo { ack_id: 0 });
+        other.start_echo(&mut tally, clock);
+        assert_eq!(
+            (other.handler.in_flight, tally.in_flight, tally.expected),
+            (1, 2, 1)
+        );
+        // Its ack is stamped outside the window: it does not count, but it is no longer in flight,
+        // and the next echo is sent (echoes run on after the window until they are stopped).
+        other.stream.reads.push_back(Ok(ack(1, now_us(clock))));
+        other
+            .receive(&mut ReadBuf::new(READ_BUFFER), false, &mut tally, clock)
+            .unwrap();
+        assert_eq!((tally.received, tally.expected, tally.in_flight), (0, 1, 2));
+        // A receiver sends nothing on attach.
+        let mut receiver = self::connection(Vec::new());
+        receiver.start_echo(&mut tally, clock);
+        assert!(receiver.writer.out.is_empty());
+        assert_eq!(tally.in_flight, 2);
+    }
+
+    #[test]
+    fn an_echo_client_answers_pings_and_ends_with_the_session() {
+        let mut ping_frame = Vec::new();
+        ws::write_frame(&mut ping_frame, ws::PING, b"hi", None);
+        let mut chunk = frame(b"2");
+        // A `msg` event is not for echo clients: it does not count.
+        chunk.extend_from_slice(&msg(3));
+        chunk.extend_from_slice(&ping_frame);
+        let mut tally = Tally {
+            echo_running: true,
+            ..counting_tally()
+        };
+        let mut connection = echo_client(vec![chunk, frame(b"41")], 1, &mut tally);
+        let mut buffer = ReadBuf::new(READ_BUFFER);
+        let clock = Instant::now();
+        connection
+            .receive(&mut buffer, false, &mut tally, clock)
+            .unwrap();
+        assert_eq!((tally.received, tally.stats.frames), (0, 3));
+        let mut read = ReadBuf::new(64);
+        read.extend(&std::mem::take(&mut connection.stream.written));
+        assert_eq!(read.next_frame().unwrap(), Some((ws::TEXT, &b"3"[..])));
+        assert_eq!(read.next_frame().unwrap(), Some((ws::PONG, &b"hi"[..])));
+        assert_eq!(read.next_frame().unwrap(), None, "no echo without an ack");
+        assert_eq!((connection.handler.in_flight, tally.in_flight), (1, 1));
+        let error = connection
+            .receive(&mut buffer, false, &mut tally, clock)
+            .unwrap_err();
+        assert!(error.to_string().contains("41"), "{error}");
+    }
+
+    #[test]
     fn passes_start_an_interval_apart_within_the_budget() {
         let interval = Duration::from_micros(500);
         let start = Instant::now();
@@ -856,14 +1199,103 @@ mod tests {
         assert_eq!(Pacer::new(Duration::ZERO).next_pass_at(at(0), at(1)), None);
     }
 
+    /// A loopback socket pair: the pool's end (non-blocking) and the server's (whose reads fail after
+    /// 10 s without data, so that a missing echo fails the test rather than hang it).
+    fn socket_pair() -> (std::net::TcpStream, std::net::TcpStream) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        client.set_nonblocking(true).unwrap();
+        server
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        (client, server)
+    }
+
+    /// Waits (10 s at most) until `what` holds for `pool`.
+    fn wait_for(pool: &ReceiverPool, what: impl Fn(&ReceiverPool) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !what(pool) {
+            assert!(Instant::now() < deadline, "the pool did not get there");
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// The server's side of an echo client: reads the next echo, returns its ack id and stamp.
+    fn next_echo(server: &mut std::net::TcpStream, read: &mut ReadBuf) -> (u64, u64) {
+        loop {
+            if let Some((opcode, payload)) = read.next_frame().unwrap() {
+                assert_eq!(opcode, ws::TEXT);
+                return parse_echo(payload);
+            }
+            assert_ne!(read.read_from(server).unwrap(), 0, "the pool closed");
+        }
+    }
+
+    /// The echo loop over real loopback sockets: the first echo on attach, each ack answered by the
+    /// next echo, a new window, the stop, and a dropped client's echo forgotten.
+    #[test]
+    fn the_pool_runs_the_echo_loop() {
+        let (client, mut server) = socket_pair();
+        let pool = ReceiverPool::start(Instant::now(), Duration::from_micros(200)).unwrap();
+        pool.start_window((0, u64::MAX));
+        pool.set_echo_running(true);
+        pool.attach(Handoff {
+            stream: client,
+            buffered: Vec::new(),
+            writer: Writer::new(5),
+            duty: Duty::Echo { ack_id: 0 },
+        })
+        .unwrap();
+        let mut read = ReadBuf::new(1024);
+        for expected_id in 1..=4 {
+            let (id, t) = next_echo(&mut server, &mut read);
+            assert_eq!(id, expected_id);
+            server.write_all(&ack(id, t)).unwrap();
+        }
+        // Echo 5 was sent in the pass that counted ack 4.
+        let (id, t) = next_echo(&mut server, &mut read);
+        assert_eq!(id, 5);
+        assert_eq!(
+            (pool.received(), pool.expected(), pool.in_flight()),
+            (4, 5, 1)
+        );
+        // A new window forgets what was owed, not what is in flight.
+        pool.start_window((0, u64::MAX));
+        assert_eq!(
+            (pool.received(), pool.expected(), pool.in_flight()),
+            (0, 0, 1)
+        );
+        pool.set_echo_running(false);
+        server.write_all(&ack(id, t)).unwrap();
+        wait_for(&pool, |pool| pool.received() == 1);
+        assert_eq!((pool.expected(), pool.in_flight()), (0, 0));
+        let mut histogram = Histogram::default();
+        pool.add_latencies_to(&mut histogram);
+        assert_eq!(histogram.len(), 1);
+        // Another client while echoes run: its first echo goes out on attach; the server drops it
+        // unanswered, which takes its echo out of the count in flight.
+        pool.set_echo_running(true);
+        let (other, mut other_server) = socket_pair();
+        pool.attach(Handoff {
+            stream: other,
+            buffered: Vec::new(),
+            writer: Writer::new(9),
+            duty: Duty::Echo { ack_id: 0 },
+        })
+        .unwrap();
+        assert_eq!(next_echo(&mut other_server, &mut ReadBuf::new(1024)).0, 1);
+        assert_eq!((pool.expected(), pool.in_flight()), (1, 1));
+        drop(other_server);
+        wait_for(&pool, |pool| pool.dropped() == 1);
+        assert_eq!((pool.in_flight(), pool.attached()), (0, 1));
+    }
+
     /// The whole loop over a real loopback socket: hand-over with buffered bytes, frames in odd pieces, a
     /// ping, then the server closing.
     #[test]
     fn the_pool_serves_a_handed_over_socket() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (mut server, _) = listener.accept().unwrap();
-        client.set_nonblocking(true).unwrap();
+        let (client, mut server) = socket_pair();
         let clock = Instant::now();
         let pool = ReceiverPool::start(clock, Duration::from_micros(200)).unwrap();
         pool.start_window((0, u64::MAX));
@@ -872,23 +1304,16 @@ mod tests {
             stream: client,
             buffered: first[..10].to_vec(),
             writer: Writer::new(3),
-            counts: true,
+            duty: Duty::Receive { counts: true },
         })
         .unwrap();
-        let wait_for = |what: &dyn Fn(&ReceiverPool) -> bool| {
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while !what(&pool) {
-                assert!(Instant::now() < deadline, "the pool did not get there");
-                thread::sleep(Duration::from_millis(1));
-            }
-        };
         let mut stream = first[10..].to_vec();
         stream.extend((2..=100).flat_map(msg));
         stream.extend(frame(b"2"));
         for piece in stream.chunks(37) {
             server.write_all(piece).unwrap();
         }
-        wait_for(&|pool| pool.received() == 100);
+        wait_for(&pool, |pool| pool.received() == 100);
         let mut answer = [0u8; 7];
         server.read_exact(&mut answer).unwrap();
         assert_eq!(client_texts(answer.to_vec()), vec![b"3".to_vec()]);
@@ -897,7 +1322,7 @@ mod tests {
         assert_eq!(histogram.len(), 100);
         assert_eq!((pool.attached(), pool.dropped()), (1, 0));
         drop(server);
-        wait_for(&|pool| pool.dropped() == 1);
+        wait_for(&pool, |pool| pool.dropped() == 1);
         assert_eq!(pool.attached(), 0);
         assert!(pool.first_error().is_some());
         let stats = pool.stats();

@@ -1,8 +1,10 @@
 //! The scenarios: connect the clients, run measured windows, turn the counts into one JSON result.
 //!
-//! The scenarios with websocket receivers (all but echo and connect) start the receiver pool first, so
-//! every receiver is handed to it as soon as it is connected; a step's counts are this thread's plus the
-//! pool's, and the step reports the pool's work over the window (`receiver_pool`).
+//! Every scenario but connect starts the receiver pool first, so every websocket receiver and every
+//! echo client is handed to it as soon as it is connected (echo clients before their first echo: the
+//! pool runs their closed loop, unpaced by default); a step's counts (received, expected, echoes in
+//! flight) are this thread's plus the pool's, and the step reports the pool's work over the window
+//! (`receiver_pool`).
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -29,8 +31,8 @@ pub async fn run(o: &Options) -> Result<Value, String> {
         None => None,
     };
     let shared = Rc::new(Shared::new(o.rooms));
-    let receivers = !matches!(o.scenario.as_str(), "echo" | "connect");
-    if receivers {
+    let with_pool = o.scenario != "connect";
+    if with_pool {
         let interval = Duration::from_micros(o.receive_interval_us);
         shared
             .start_receiver_pool(interval)
@@ -44,7 +46,7 @@ pub async fn run(o: &Options) -> Result<Value, String> {
         result: json!({
             "scenario": o.scenario, "label": o.label, "url": o.url, "url_b": o.url_b,
             "clients": o.clients, "rooms": o.rooms,
-            "receive_interval_us": receivers.then_some(o.receive_interval_us),
+            "receive_interval_us": with_pool.then_some(o.receive_interval_us),
         }),
     };
     match o.scenario.as_str() {
@@ -260,7 +262,8 @@ impl Run<'_> {
         let pool_mid = pool_stats();
         stop(&shared);
         let deadline = Instant::now() + Duration::from_secs_f64(o.drain);
-        while shared.received_in_window() < shared.expected.get() && Instant::now() < deadline {
+        while shared.received_in_window() < shared.expected_in_window() && Instant::now() < deadline
+        {
             sleep(Duration::from_millis(2)).await;
         }
         let end = Snapshot::take(pid);
@@ -286,7 +289,7 @@ impl Run<'_> {
         let own = window.first.until(&window.mid);
         let server = window.first.until(end);
         let shared = &self.shared;
-        let (received, expected) = (shared.received_in_window(), shared.expected.get());
+        let (received, expected) = (shared.received_in_window(), shared.expected_in_window());
         let loss = if expected == 0 {
             0.0
         } else {
@@ -316,10 +319,11 @@ impl Run<'_> {
         })
     }
 
-    /// echo: closed-loop emits with ack; a delivery here is one round trip.
+    /// echo: closed-loop emits with ack (run by the receiver pool); a delivery here is one round trip.
     async fn echo(&mut self, target: &Rc<Target>) {
         let o = self.o;
-        self.shared.echo_running.set(true);
+        // Before the clients connect: the pool sends each one's first echo when it is handed over.
+        self.shared.set_echo_running(true);
         let specs = (0..o.clients)
             .map(|i| (spec(target, Role::Echo, i, 0, true), false))
             .collect();
@@ -327,10 +331,10 @@ impl Run<'_> {
         self.note_rss(0).await;
         sleep(Duration::from_secs_f64(o.warmup)).await;
         let shared = self.shared.clone();
-        let window = self.window(|s| s.echo_running.set(false)).await;
+        let window = self.window(|s| s.set_echo_running(false)).await;
         // Stragglers: wait for answers to echoes sent before the stop.
         let deadline = Instant::now() + Duration::from_secs_f64(o.drain);
-        while shared.in_flight.get() > 0 && Instant::now() < deadline {
+        while shared.in_flight_in_all() > 0 && Instant::now() < deadline {
             sleep(Duration::from_millis(2)).await;
         }
         let end = Snapshot::take(o.server_pid);
