@@ -242,6 +242,9 @@ impl Engine {
     /// Accepts connections on `listener` and serves requests on the engine's path (others get 404)
     /// until [`Engine::shutdown`] is called; then stops accepting and waits (bounded by the
     /// shutdown timeout) for open HTTP connections to finish.
+    ///
+    /// A connection that opens with a websocket handshake is answered by the engine itself (the
+    /// 101 and the open packet in one write); every other request is served by hyper.
     pub async fn serve(&self, listener: TcpListener) -> std::io::Result<()> {
         // Every connection task holds a receiver; `closed()` resolves when the last one has ended.
         let (stop_connections, connection_stop) = tokio::sync::watch::channel(());
