@@ -1,11 +1,10 @@
 //! Websocket handshakes on the engine's own connections ([`crate::Engine::serve`]), answered
 //! without hyper: the `101 Switching Protocols` and the open packet go out in one write, and the
-//! connection's task goes straight on as the session's websocket task.
+//! session's websocket task starts on the connection.
 //!
 //! Through hyper, a new websocket session costs an HTTP connection (its 8 KiB read buffer, its
-//! dispatcher, its task), a second task for the websocket, and one write for the 101 and another
-//! for the open packet: a quarter of the connection's system calls that write, each a loopback
-//! delivery to the client.
+//! dispatcher) and a write for the 101 before the one for the open packet: a quarter of the
+//! writes of a connection's first round trips, each a loopback delivery to the client.
 //!
 //! Only the common case is taken here, and anything else is handed to hyper with the bytes read so
 //! far ([`Prefixed`]), so every error answer and every other request is hyper's as before. Taken:
