@@ -2,7 +2,7 @@
 //! `/engine.io/`, pingInterval 300 ms, pingTimeout 200 ms, maxPayload 1 000 000, CORS for any origin,
 //! and every message echoed back unchanged (text as text, binary as binary).
 //!
-//! `cargo run --release -p oxio-engine --example conformance`
+//! `cargo run --release -p oxio-engine --example engine_conformance`
 
 use std::time::Duration;
 
