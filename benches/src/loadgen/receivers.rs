@@ -964,13 +964,17 @@ mod tests {
         assert_eq!(tally.received, 2);
     }
 
-    #[test]
-    fn pings_are_answered() {
-        let mut ping_frame = Vec::new();
-        ws::write_frame(&mut ping_frame, ws::PING, b"hi", None);
+    /// An Engine.IO ping, a `msg` event stamped 3, and a websocket ping `hi`, in one read.
+    fn pings_around_a_msg() -> Vec<u8> {
         let mut chunk = frame(b"2");
         chunk.extend_from_slice(&msg(3));
-        chunk.extend_from_slice(&ping_frame);
+        ws::write_frame(&mut chunk, ws::PING, b"hi", None);
+        chunk
+    }
+
+    #[test]
+    fn pings_are_answered() {
+        let chunk = pings_around_a_msg();
         let mut connection = connection(vec![chunk]);
         let mut tally = counting_tally();
         connection
@@ -1125,12 +1129,8 @@ mod tests {
 
     #[test]
     fn an_echo_client_answers_pings_and_ends_with_the_session() {
-        let mut ping_frame = Vec::new();
-        ws::write_frame(&mut ping_frame, ws::PING, b"hi", None);
-        let mut chunk = frame(b"2");
-        // A `msg` event is not for echo clients: it does not count.
-        chunk.extend_from_slice(&msg(3));
-        chunk.extend_from_slice(&ping_frame);
+        // The `msg` event is not for echo clients: it does not count.
+        let chunk = pings_around_a_msg();
         let mut tally = Tally {
             echo_running: true,
             ..counting_tally()
