@@ -16,7 +16,7 @@ use tokio::time::{Interval, MissedTickBehavior};
 
 use super::receivers::{Duty, Handoff};
 use super::ws::{self, ReadBuf, Writer};
-use super::{Shared, Target, find_t, push_payload};
+use super::{Shared, Target, echo_packet_len, find_t, push_payload, push_u64, write_echo_packet};
 
 /// What a client does once connected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,12 +222,8 @@ impl Session {
     fn send_echo(&mut self, writer: &mut Writer) {
         self.ack_id += 1;
         let t = self.shared.now_us();
-        self.scratch.clear();
-        self.scratch
-            .extend_from_slice(format!("42{}[\"echo\",", self.ack_id).as_bytes());
-        push_payload(&mut self.scratch, t);
-        self.scratch.push(b']');
-        writer.text(&self.scratch);
+        let id = self.ack_id;
+        writer.text_with(echo_packet_len(id, t), |out| write_echo_packet(out, id, t));
         let shared = &self.shared;
         shared.in_flight.set(shared.in_flight.get() + 1);
         if shared.in_window(t) {
@@ -250,8 +246,9 @@ impl Session {
             let room = if self.spec.rooms > 0 {
                 let room = self.next_room;
                 self.next_room = (room + 1) % self.spec.rooms;
-                self.scratch
-                    .extend_from_slice(format!("42[\"room\",\"r{room}\",").as_bytes());
+                self.scratch.extend_from_slice(b"42[\"room\",\"r");
+                push_u64(&mut self.scratch, room as u64);
+                self.scratch.extend_from_slice(b"\",");
                 room
             } else {
                 self.scratch.extend_from_slice(b"42[\"bcast\",");

@@ -56,13 +56,40 @@
 //! softirq), ~13 % in `recv`, ~5 % in `epoll_wait`. Measured against the calibration server, a round
 //! trip cost the load generator ~7.9 µs of CPU here against ~8.8 µs on tokio (medians), about what it
 //! costs the server (which does the same syscalls), so against that server the load generator still
-//! nears its core when the server does. Pacing cannot help: a round trip takes one cycle at least (its
-//! ack waits in the socket buffer for the next pass), so the rate is at most the number of echo clients
-//! per cycle, and the budget then caps the rate instead of the work per round trip (68–88k round
-//! trips/s with the load generator at 0.55–0.68 of its core and the server at 0.6–0.8 of its own: the
-//! load generator would set the rate without being marked saturated). The echo scenario therefore runs
-//! the pool without pacing by default (`--receive-interval-us 0`): a pass starts as soon as an ack is
-//! ready.
+//! nears its core when the server does.
+//!
+//! The kernel's share being symmetric, what the load generator did on top was its user space (~16 %
+//! of its CPU in a `perf` profile), and that was cut by half. Measured with callgrind (instructions of
+//! the pool thread per round trip, user space only, noise-free), against the calibration server:
+//! 2600 before, 1472 after the first three items below, 1335 after the fourth, 1306 in all:
+//! - **the echo is built in place**: [`write_echo_packet`] writes the packet with a hand-written
+//!   integer writer straight into the connection's write queue ([`Writer::text_with`]), which masks
+//!   it there 8 bytes at a time ([`ws::mask_in_place`]). Before,
+//!   `write!` formatted it into a scratch buffer (`core::fmt` alone was a third of the instructions),
+//!   and `encode_frame` copied and masked it 4 bytes at a time, appending each word with its own
+//!   length update (`unmask_into`: another 15 %);
+//! - **one clock read per read**: the ack's receipt time is also the stamp of the echo that answers it
+//!   (before, a second `Instant::elapsed` when the echo was queued). The stamp is thus earlier than
+//!   the queueing by the parsing of that read, well under the µs latencies are counted in. The clock
+//!   is not read once per pass instead: a pass serves many connections, for tens of µs under load, and
+//!   latencies would be off by up to that much;
+//! - **the ack's `t` is read in place** (`43<id>[{"t":`, as servers answer) instead of searched for
+//!   ([`ack_t`]; any other layout is still searched);
+//! - **raw `recv`/`send`** (`rustix`, see `Socket`) instead of glibc's, whose cancellation-point
+//!   wrappers and `std`'s and `mio`'s layers cost ~140 instructions per round trip.
+//!
+//! In wall-clock terms (interleaved runs on a busy shared machine, medians; the CPU per round trip is
+//! `loadgen_cpu_share / round_trips_per_s`): against the calibration server 9.06 → 8.28 µs (4 runs
+//! each), against oxio's bench server 8.60 → 7.79 µs (3 runs each), about 9 % less, most of what the
+//! user space could give. The rest is the syscalls, so the load generator still needs about as much
+//! CPU per round trip as the calibration server does.
+//!
+//! Pacing cannot help: a round trip takes one cycle at least (its ack waits in the socket buffer for
+//! the next pass), so the rate is at most the number of echo clients per cycle, and the budget then
+//! caps the rate instead of the work per round trip (68–88k round trips/s with the load generator at
+//! 0.55–0.68 of its core and the server at 0.6–0.8 of its own: the load generator would set the rate
+//! without being marked saturated). The echo scenario therefore runs the pool without pacing by
+//! default (`--receive-interval-us 0`): a pass starts as soon as an ack is ready.
 //!
 //! # Invariants
 //! - **No data is stranded.** `mio` registers sockets edge-triggered (`EPOLLET`): an event is reported
@@ -114,9 +141,9 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use serde_json::{Value, json};
 
 use super::client::session_ended;
-use super::find_t;
 use super::histogram::Histogram;
 use super::ws::{self, ReadBuf, Writer};
+use super::{ack_t, echo_packet_len, find_t, write_echo_packet};
 
 /// Size of the one read buffer every connection is read into (it grows only for a frame that does not
 /// fit, which the benchmark never sends).
@@ -420,11 +447,7 @@ impl<S: Read + Write> Connection<S> {
             stream,
             partial,
             writer,
-            handler: Handler {
-                duty,
-                in_flight: 0,
-                scratch: Vec::new(),
-            },
+            handler: Handler { duty, in_flight: 0 },
         }
     }
 
@@ -439,7 +462,9 @@ impl<S: Read + Write> Connection<S> {
         clock: Instant,
     ) -> io::Result<()> {
         buffer.clear();
-        buffer.extend(&self.partial);
+        if !self.partial.is_empty() {
+            buffer.extend(&self.partial);
+        }
         let outcome = loop {
             let offered = buffer.spare();
             tally.stats.reads += 1;
@@ -455,7 +480,7 @@ impl<S: Read + Write> Connection<S> {
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(error) => break Err(error),
             };
-            if let Err(error) = self.on_frames(buffer, now_us(clock), tally, clock) {
+            if let Err(error) = self.on_frames(buffer, now_us(clock), tally) {
                 break Err(error);
             }
             if read < offered && !to_the_end {
@@ -463,22 +488,19 @@ impl<S: Read + Write> Connection<S> {
             }
         };
         self.partial.clear();
-        self.partial.extend_from_slice(buffer.unconsumed());
+        let unconsumed = buffer.unconsumed();
+        if !unconsumed.is_empty() {
+            self.partial.extend_from_slice(unconsumed);
+        }
         outcome?;
         self.flush()
     }
 
     /// Handles every complete frame in `buffer`.
-    fn on_frames(
-        &mut self,
-        buffer: &mut ReadBuf,
-        now: u64,
-        tally: &mut Tally,
-        clock: Instant,
-    ) -> io::Result<()> {
+    fn on_frames(&mut self, buffer: &mut ReadBuf, now: u64, tally: &mut Tally) -> io::Result<()> {
         let handler = &mut self.handler;
         tally.stats.frames += ws::on_frames(buffer, &mut self.writer, |packet, writer| {
-            handler.on_packet(packet, now, tally, writer, clock)
+            handler.on_packet(packet, now, tally, writer)
         })?;
         Ok(())
     }
@@ -486,7 +508,8 @@ impl<S: Read + Write> Connection<S> {
     /// Sends the first echo of an echo client, if echoes are running (the next flush writes it).
     fn start_echo(&mut self, tally: &mut Tally, clock: Instant) {
         if matches!(self.handler.duty, Duty::Echo { .. }) && tally.echo_running {
-            self.handler.send_echo(tally, &mut self.writer, clock);
+            self.handler
+                .send_echo(tally, &mut self.writer, now_us(clock));
         }
     }
 
@@ -496,6 +519,7 @@ impl<S: Read + Write> Connection<S> {
         while !out.is_empty() {
             match self.stream.write(out) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(written) if written == out.len() => out.clear(),
                 Ok(written) => {
                     out.drain(..written);
                 }
@@ -515,21 +539,19 @@ struct Handler {
     duty: Duty,
     /// Echoes it sent that are not answered yet (counted in the tally's `in_flight` too).
     in_flight: u64,
-    /// Where an echo client builds its next echo packet.
-    scratch: Vec<u8>,
 }
 
 impl Handler {
     /// The packets the pool acts on: `msg` events (counted by receivers whose deliveries count), acks
     /// (an echo client's round trip, answered by the next echo while echoes are running), pings, and
-    /// the end of the session.
+    /// the end of the session. `now` is when the read that found `packet` returned: the receipt time
+    /// of acks and the stamp of the echoes that answer them.
     fn on_packet(
         &mut self,
         packet: &[u8],
         now: u64,
         tally: &mut Tally,
         writer: &mut Writer,
-        clock: Instant,
     ) -> io::Result<()> {
         match (packet, self.duty) {
             ([b'4', b'2', rest @ ..], Duty::Receive { counts: true })
@@ -544,11 +566,11 @@ impl Handler {
                     self.in_flight -= 1;
                     tally.in_flight = tally.in_flight.saturating_sub(1);
                 }
-                if let Some(t) = find_t(packet) {
+                if let Some(t) = ack_t(packet) {
                     tally.record(t, now);
                 }
                 if tally.echo_running {
-                    self.send_echo(tally, writer, clock);
+                    self.send_echo(tally, writer, now);
                 }
             }
             ([b'2'], _) => writer.text(b"3"),
@@ -560,19 +582,15 @@ impl Handler {
         Ok(())
     }
 
-    /// Queues the next echo, `42<id>["echo",{"t":<now>,"p":..}]` with the next ack id, in `writer`.
-    fn send_echo(&mut self, tally: &mut Tally, writer: &mut Writer, clock: Instant) {
+    /// Queues the next echo, `42<id>["echo",{"t":<t>,"p":..}]` with the next ack id, in `writer`
+    /// (built in place in its queue).
+    fn send_echo(&mut self, tally: &mut Tally, writer: &mut Writer, t: u64) {
         let Duty::Echo { ack_id } = &mut self.duty else {
             return;
         };
         *ack_id += 1;
-        let t = now_us(clock);
-        let packet = &mut self.scratch;
-        packet.clear();
-        let _ = write!(packet, "42{ack_id}[\"echo\",");
-        super::push_payload(packet, t);
-        packet.push(b']');
-        writer.text(packet);
+        let id = *ack_id;
+        writer.text_with(echo_packet_len(id, t), |out| write_echo_packet(out, id, t));
         self.in_flight += 1;
         tally.in_flight += 1;
         if tally.in_window(t) {
@@ -622,6 +640,38 @@ impl Pacer {
     }
 }
 
+/// A connection's socket, read and written with `rustix` (raw system calls) rather than through
+/// `std`/`mio`, which call glibc's `recv` and `send`: those are thread cancellation points, whose
+/// wrappers (`__pthread_enable_asynccancel`, `__pthread_disable_asynccancel`) with `std`'s and `mio`'s
+/// layers cost ~140 of the ~1470 user-space instructions of an echo round trip (see "Echo clients" in
+/// the module docs).
+#[derive(Debug)]
+struct Socket(TcpStream);
+
+impl Read for Socket {
+    #[inline]
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let (read, _) = rustix::net::recv(&self.0, buf, rustix::net::RecvFlags::empty())?;
+        Ok(read)
+    }
+}
+
+impl Write for Socket {
+    #[inline]
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // `NOSIGNAL` as `std` sends: a peer gone is an error, not a `SIGPIPE`.
+        Ok(rustix::net::send(
+            &self.0,
+            buf,
+            rustix::net::SendFlags::NOSIGNAL,
+        )?)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The state of the receive thread.
 struct ReceiveLoop {
     poll: Poll,
@@ -630,7 +680,7 @@ struct ReceiveLoop {
     clock: Instant,
     pacer: Pacer,
     /// Connections by token; `None` slots are listed in `free_slots`.
-    connections: Vec<Option<Connection<TcpStream>>>,
+    connections: Vec<Option<Connection<Socket>>>,
     free_slots: Vec<usize>,
     buffer: ReadBuf,
 }
@@ -703,14 +753,14 @@ impl ReceiveLoop {
             self.connections.len() - 1
         });
         let mut connection = Connection::new(
-            TcpStream::from_std(handoff.stream),
+            Socket(TcpStream::from_std(handoff.stream)),
             handoff.buffered,
             handoff.writer,
             handoff.duty,
         );
         tally.attached += 1;
         let registered = self.poll.registry().register(
-            &mut connection.stream,
+            &mut connection.stream.0,
             Token(slot),
             Interest::READABLE | Interest::WRITABLE,
         );
@@ -746,7 +796,7 @@ impl ReceiveLoop {
 
     fn detach(&mut self, slot: usize, error: &io::Error, tally: &mut Tally) {
         if let Some(mut connection) = self.connections[slot].take() {
-            let _ = self.poll.registry().deregister(&mut connection.stream);
+            let _ = self.poll.registry().deregister(&mut connection.stream.0);
             self.free_slots.push(slot);
             // Its unanswered echoes will never be answered: no straggler wait for them.
             tally.in_flight = tally.in_flight.saturating_sub(connection.handler.in_flight);
@@ -1033,6 +1083,12 @@ mod tests {
         assert_eq!(texts.len(), 1, "one echo per ack");
         let (id, t) = parse_echo(&texts[0]);
         assert_eq!(id, 5, "the next ack id");
+        // Built in place, the same packet as `format!` made.
+        let formatted = format!(
+            "425[\"echo\",{{\"t\":{t},\"p\":\"{}\"}}]",
+            super::super::PAD
+        );
+        assert_eq!(texts[0], formatted.as_bytes());
         assert!(t <= after, "stamped when it was sent");
         assert_eq!(connection.handler.duty, Duty::Echo { ack_id: 5 });
         // One answered, one sent.
