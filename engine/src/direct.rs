@@ -41,6 +41,14 @@ const MAX_HEADERS: usize = 32;
 /// Bytes read for the first look at a connection: a head longer than this goes to hyper.
 const FIRST_READ: usize = 4096;
 
+thread_local! {
+    /// Where [`read_first`] reads: one buffer per thread, so that a connection's first read costs an
+    /// allocation of what arrived (a few hundred bytes) instead of a zeroed [`FIRST_READ`] one.
+    /// Borrowed only for the duration of one `try_read`.
+    static FIRST_READ_BUFFER: std::cell::RefCell<Box<[u8]>> =
+        std::cell::RefCell::new(vec![0; FIRST_READ].into_boxed_slice());
+}
+
 /// What became of a connection's first request.
 pub(crate) enum FirstRequest {
     /// A websocket session was opened (101 and open packet written): its task goes on with this.
@@ -105,13 +113,16 @@ pub(crate) fn read_first(stream: &TcpStream) -> impl Future<Output = io::Result<
     std::future::poll_fn(move |cx| {
         loop {
             ready!(stream.poll_read_ready(cx))?;
-            let mut first = vec![0; FIRST_READ];
-            match stream.try_read(&mut first) {
-                Ok(0) => return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into())),
-                Ok(read) => {
-                    first.truncate(read);
-                    return Poll::Ready(Ok(Bytes::from(first)));
+            let read = FIRST_READ_BUFFER.with_borrow_mut(|buffer| {
+                stream
+                    .try_read(buffer)
+                    .map(|read| Bytes::copy_from_slice(&buffer[..read]))
+            });
+            match read {
+                Ok(first) if first.is_empty() => {
+                    return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into()));
                 }
+                Ok(first) => return Poll::Ready(Ok(first)),
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(error) => return Poll::Ready(Err(error)),
             }
