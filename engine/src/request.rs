@@ -211,11 +211,25 @@ impl<'a> EngineQuery<'a> {
     /// Reads the parameters from a query string (what follows `?` in the request target, without
     /// the `?`). Never fails: a missing parameter is `None`.
     pub fn parse(query: &'a str) -> Self {
-        EngineQuery {
-            protocol: query_param(query, "EIO"),
-            transport: query_param(query, "transport"),
-            sid: query_param(query, "sid"),
+        let mut parsed = EngineQuery {
+            protocol: None,
+            transport: None,
+            sid: None,
+        };
+        // One pass from the end, so that the last of repeated parameters wins, as in `query_param`.
+        for pair in query.rsplit('&').filter(|pair| !pair.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let slot = match &*percent_decode(name) {
+                "EIO" => &mut parsed.protocol,
+                "transport" => &mut parsed.transport,
+                "sid" => &mut parsed.sid,
+                _ => continue,
+            };
+            if slot.is_none() {
+                *slot = Some(percent_decode(value));
+            }
         }
+        parsed
     }
 
     /// The `EIO` parameter: the protocol version (`4` for the clients this engine serves).
@@ -276,7 +290,7 @@ pub fn query_param<'a>(query: &'a str, key: &str) -> Option<Cow<'a, str>> {
 
 /// Decodes `%XX` escapes and `+`; malformed escapes are kept as they are (as browsers do).
 fn percent_decode(value: &str) -> Cow<'_, str> {
-    if !value.contains(['%', '+']) {
+    if !value.bytes().any(|byte| byte == b'%' || byte == b'+') {
         return Cow::Borrowed(value);
     }
     let bytes = value.as_bytes();
@@ -336,6 +350,22 @@ mod tests {
         assert_eq!(q.protocol.as_deref(), Some("4"));
         assert_eq!(q.transport_kind(), Some(TransportKind::Polling));
         assert_eq!(q.sid.as_deref(), Some("x_y-z"));
+    }
+
+    #[test]
+    fn engine_parameters_read_as_query_param_reads_them() {
+        for query in [
+            "sid=a&EIO=3&sid=b&EIO=4",
+            "EI%4F=4&trans%70ort=websocket&&sid=%41+b",
+            "transport=polling&transport&EIO=",
+            "x=1&&=&sid",
+        ] {
+            let q = EngineQuery::parse(query);
+            assert_eq!(q.protocol, query_param(query, "EIO"), "{query}");
+            assert_eq!(q.transport, query_param(query, "transport"), "{query}");
+            assert_eq!(q.sid, query_param(query, "sid"), "{query}");
+        }
+        assert_eq!(EngineQuery::parse("sid=a&sid=b").sid(), Some("b"));
     }
 
     #[test]
