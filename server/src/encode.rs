@@ -174,15 +174,20 @@ pub(crate) fn connect(
     sid: &str,
     pid: Option<&str>,
 ) -> EncodedPacket {
-    let data = match pid {
-        Some(pid) => serde_json::json!({ "sid": sid, "pid": pid }),
-        None => serde_json::json!({ "sid": sid }),
-    };
+    /// The CONNECT's data, serialized straight to text (no `serde_json::Value` on the way).
+    #[derive(serde::Serialize)]
+    struct ConnectData<'a> {
+        sid: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pid: Option<&'a str>,
+    }
+    let data =
+        serde_json::to_string(&ConnectData { sid, pid }).expect("two strings always serialize");
     control(
         parser,
         PacketType::Connect,
         namespace,
-        Some(data.to_string()),
+        Some(data),
         |out, data| socket_io::encode_connect(out, namespace, data),
     )
 }
