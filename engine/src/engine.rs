@@ -5,11 +5,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use dashmap::DashMap;
+use futures_util::FutureExt as _;
+use futures_util::future::Either;
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Body;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
 use crate::config::{CorsOrigin, EngineConfig};
@@ -19,6 +21,7 @@ use crate::response::{RequestError, ResponseBody, apply_cors, error_response, st
 use crate::session::Session;
 use crate::socket::{CloseReason, Handler};
 use crate::timers::Timers;
+use crate::ws_stream::WsStream;
 use crate::{polling, websocket};
 
 /// State shared by the engine, its sessions and its tasks.
@@ -268,28 +271,20 @@ impl Engine {
                 _ = &mut stopped => break,
             };
             let _ = stream.set_nodelay(true);
-            let engine = self.clone();
-            let mut stop = connection_stop.clone();
-            tokio::spawn(async move {
-                let first = tokio::select! {
-                    first = direct::read_first(&stream) => first,
-                    _ = stop.changed() => return,
-                };
-                let Ok(first) = first else { return };
-                // A websocket handshake is answered without hyper; any other request is hyper's.
-                // (The first request and hyper's connection are boxed: this task is every
-                // websocket's task, and they would make it larger than the websocket needs.)
-                match Box::pin(direct::first_request(&engine, stream, first, remote_addr)).await {
-                    // A task of its own: this one keeps room for its first steps all its life.
-                    FirstRequest::Websocket(session, stream) => {
-                        tokio::spawn(websocket::run(session, stream));
-                    }
-                    FirstRequest::Http(stream) => {
-                        Box::pin(engine.serve_http(stream, remote_addr, stop)).await;
-                    }
-                    FirstRequest::Answered => {}
-                }
+            let accepted = Box::new(Accepted {
+                engine: self.clone(),
+                stream,
+                remote_addr,
+                stop: connection_stop.clone(),
             });
+            // One task per connection, which goes on as the websocket's task all its life: the
+            // first steps are boxed and freed once done, and `Then` holds nothing else beside the
+            // websocket (an `async` block would keep its captures too, and tokio rounds a task up
+            // to whole cache lines).
+            tokio::spawn(Box::pin(accepted.first_steps()).then(|first| match first {
+                Some((session, stream)) => Either::Left(websocket::run(session, stream)),
+                None => Either::Right(std::future::ready(())),
+            }));
         }
         drop(connection_stop);
         let _ = stop_connections.send(());
@@ -375,4 +370,39 @@ pub(crate) fn header_has_token(value: Option<&http::HeaderValue>, token: &str) -
     value
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+}
+
+/// A connection just accepted by [`Engine::serve`], until its first request is known.
+struct Accepted {
+    engine: Engine,
+    stream: TcpStream,
+    remote_addr: SocketAddr,
+    /// Changes when the engine shuts down; hyper's connections hold it until they end.
+    stop: tokio::sync::watch::Receiver<()>,
+}
+
+impl Accepted {
+    /// Reads the first request: a websocket handshake is answered without hyper, and its session
+    /// and stream returned; any other request is served by hyper (then `None`).
+    async fn first_steps(self) -> Option<(Arc<Session>, WsStream)> {
+        let Accepted {
+            engine,
+            stream,
+            remote_addr,
+            mut stop,
+        } = self;
+        let first = tokio::select! {
+            first = direct::read_first(&stream) => first.ok()?,
+            _ = stop.changed() => return None,
+        };
+        match direct::first_request(&engine, stream, first, remote_addr).await {
+            FirstRequest::Websocket(session, stream) => Some((session, stream)),
+            FirstRequest::Http(stream) => {
+                // Boxed: hyper's connection is large, and most connections never get here.
+                Box::pin(engine.serve_http(stream, remote_addr, stop)).await;
+                None
+            }
+            FirstRequest::Answered => None,
+        }
+    }
 }
