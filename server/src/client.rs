@@ -9,8 +9,8 @@
 //!   "transport error" instead of growing memory.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Weak};
 
 use base64::Engine as _;
 use oxio_cluster::Room;
@@ -34,10 +34,9 @@ pub(crate) struct Client {
     reassembly: Mutex<Reassembly>,
     /// A reason decided here (parse error, slow client, ...) that overrides the engine's.
     close_reason: Mutex<Option<DisconnectReason>>,
-    connected_once: AtomicBool,
-    /// The task that closes the connection if no namespace connects in time; cancelled at the
-    /// first connect (an idle connection then keeps no task and no timer).
-    connect_timer: Mutex<Option<tokio::task::AbortHandle>>,
+    /// True until a namespace connects or the connection closes; while it is, the connect
+    /// deadline (see [`crate::connect_deadline`]) closes the connection when it comes.
+    awaiting_connect: AtomicBool,
 }
 
 /// How long the websocket writer waits after writing a CONNECT packet before what follows.
@@ -55,19 +54,15 @@ fn new_socket_id() -> Room {
 impl Client {
     pub(crate) fn new(conn: oxio_engine::Socket, io: Arc<IoInner>) -> Arc<Client> {
         let limits = io.decode_limits();
-        let timeout = io.connect_timeout();
         let client = Arc::new(Client {
             conn,
             io,
             sockets: Mutex::default(),
             reassembly: Mutex::new(Reassembly::new(limits)),
             close_reason: Mutex::default(),
-            connected_once: AtomicBool::new(false),
-            connect_timer: Mutex::new(None),
+            awaiting_connect: AtomicBool::new(true),
         });
-        let weak = Arc::downgrade(&client);
-        let timer = tokio::spawn(close_unless_connected(weak, timeout));
-        *client.connect_timer.lock() = Some(timer.abort_handle());
+        client.io.connect_deadlines().add(&client);
         client
     }
 
@@ -209,8 +204,7 @@ impl Client {
         if !self.conn.is_open() {
             return;
         }
-        self.connected_once.store(true, Ordering::Release);
-        self.cancel_connect_timer();
+        self.settle_connect_deadline();
         self.sockets
             .lock()
             .insert(namespace.name().into(), socket.clone());
@@ -298,15 +292,29 @@ impl Client {
         self.conn.close();
     }
 
-    /// The connection closed: every socket disconnects.
-    fn cancel_connect_timer(&self) {
-        if let Some(timer) = self.connect_timer.lock().take() {
-            timer.abort();
+    /// Whether no namespace has connected yet and the connection is open.
+    pub(crate) fn awaits_connect(&self) -> bool {
+        self.awaiting_connect.load(Ordering::Acquire)
+    }
+
+    /// A namespace connected or the connection closed: the connect deadline no longer applies.
+    fn settle_connect_deadline(&self) {
+        if self.awaiting_connect.swap(false, Ordering::AcqRel) {
+            self.io.connect_deadlines().settled();
         }
     }
 
+    /// The connect deadline came (Node's `connectTimeout`): closes the connection unless a
+    /// namespace connected.
+    pub(crate) fn close_unless_connected(&self) {
+        if self.awaits_connect() {
+            self.conn.close();
+        }
+    }
+
+    /// The connection closed: every socket disconnects.
     pub(crate) fn on_close(&self, reason: CloseReason) {
-        self.cancel_connect_timer();
+        self.settle_connect_deadline();
         let reason = self.close_reason.lock().unwrap_or(reason.into());
         let sockets: Vec<Socket> = self.sockets.lock().drain().map(|(_, s)| s).collect();
         for socket in sockets {
@@ -320,14 +328,4 @@ impl Client {
 struct Restoration {
     rooms: Vec<Room>,
     missed: Vec<EncodedPacket>,
-}
-
-/// Node's `connectTimeout`: a connection that joins no namespace in time is closed.
-async fn close_unless_connected(client: Weak<Client>, timeout: std::time::Duration) {
-    tokio::time::sleep(timeout).await;
-    if let Some(client) = client.upgrade()
-        && !client.connected_once.load(Ordering::Acquire)
-    {
-        client.conn.close();
-    }
 }

@@ -14,6 +14,7 @@ use parking_lot::RwLock;
 
 use crate::broadcast::BroadcastOperator;
 use crate::client::Client;
+use crate::connect_deadline::ConnectDeadlines;
 use crate::encode::Parser;
 use crate::error::EmitError;
 use crate::namespace::{Namespace, NamespaceInner, NamespaceOptions};
@@ -104,6 +105,7 @@ impl IoConfig {
 
 pub(crate) struct IoInner {
     config: IoConfig,
+    connect_deadlines: Arc<ConnectDeadlines>,
     namespaces: RwLock<HashMap<Room, Arc<NamespaceInner>>>,
     dynamic: RwLock<Vec<(NamespacePredicate, Arc<NamespaceInner>)>>,
 }
@@ -132,8 +134,8 @@ impl IoInner {
         }
     }
 
-    pub(crate) fn connect_timeout(&self) -> Duration {
-        self.config.connect_timeout
+    pub(crate) fn connect_deadlines(&self) -> &Arc<ConnectDeadlines> {
+        &self.connect_deadlines
     }
 
     fn static_namespace(&self, name: &str) -> Arc<NamespaceInner> {
@@ -224,6 +226,7 @@ impl Io {
     /// A server with `config` and the main namespace `/`. Must be called in a tokio runtime.
     pub fn new(config: IoConfig) -> Io {
         let inner = Arc::new(IoInner {
+            connect_deadlines: ConnectDeadlines::new(config.connect_timeout),
             config,
             namespaces: RwLock::default(),
             dynamic: RwLock::default(),

@@ -25,6 +25,7 @@ mod ack;
 mod broadcast;
 mod client;
 mod cluster;
+mod connect_deadline;
 mod encode;
 mod error;
 mod handshake;
