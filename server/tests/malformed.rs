@@ -172,6 +172,34 @@ async fn connect_timeout() {
     assert_no_panics();
 }
 
+/// The connect deadlines of waves of connections: a silent connection is closed on time whether it
+/// comes into an empty queue (after an earlier wave ran out: another driver starts), and while many
+/// connections that came after it connect and leave (their deadlines are dropped from the queue
+/// unexpired, and its own must stay).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_timeout_in_waves() {
+    let timeout = Duration::from_millis(400);
+    let server = TestIo::start(io_config().connect_timeout(timeout), |_io: &Io, _log| {}).await;
+    for _wave in 0..2 {
+        let started = tokio::time::Instant::now();
+        let mut silent = RawClient::open(server.addr).await;
+        for _ in 0..150 {
+            let (client, _id) = RawClient::connected(server.addr).await;
+            drop(client);
+        }
+        silent.read_to_end().await;
+        let waited = started.elapsed();
+        assert!(
+            waited >= timeout && waited < timeout + Duration::from_secs(1),
+            "closed after {waited:?}"
+        );
+        // The queue runs empty: the next wave starts another driver.
+        tokio::time::sleep(timeout * 2).await;
+    }
+    server.wait_no_sessions(Duration::from_secs(2)).await;
+    assert_no_panics();
+}
+
 /// A connection whose only CONNECT is refused (invalid namespace) has joined nothing: it is closed
 /// after `connect_timeout` too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
