@@ -394,12 +394,14 @@ impl Socket {
     /// An EVENT or BINARY_EVENT from the client.
     pub(crate) fn on_event(
         &self,
-        packet: Packet,
+        mut packet: Packet,
     ) -> Result<(), oxio_protocol::socket_io::DecodeError> {
-        let Some(event) = packet.event_name().map(|name| name.into_owned()) else {
+        // Taken first, so that the event name can stay borrowed from the packet.
+        let attachments = std::mem::take(&mut packet.attachments);
+        let Some(event) = packet.event_name() else {
             return Ok(());
         };
-        let payload = Payload::new(packet.args()?, packet.attachments);
+        let payload = Payload::new(packet.args()?, attachments);
         // As in Node: `onAny` listeners see every event, before the packet middlewares.
         let any = self.inner.any.read().clone();
         for handler in any.iter() {
