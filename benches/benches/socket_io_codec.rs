@@ -2,7 +2,8 @@
 //! parser) and of the msgpack parser (`oxio_protocol::msgpack`), on the same three packets: a text
 //! event, an event with an ack id, and a binary event with two attachments (reassembled from its
 //! text and two binary messages on the decode side). Throughput counts the bytes on the wire, the
-//! attachments included.
+//! attachments included. `socket_io/decode_args/echo_with_ack` follows one incoming echo event
+//! through the server's reading of it: decode, then `event_name()` and `args()`.
 
 use std::hint::black_box;
 
@@ -20,6 +21,13 @@ const EVENT: &str = "chat message";
 /// The argument of the text events: a small object, as a chat or fan-out message would carry.
 const ARG: &str =
     r#"{"user":"alice","t":1732272000123456,"text":"hello, world: 64 bytes of chat text here..."}"#;
+/// An event with an ack id as the closed-loop echo benchmark's clients send it (the websocket frame
+/// `421[...]` without the Engine.IO `4`): a timestamp and 64 bytes of payload.
+const ECHO_EVENT: &str = concat!(
+    r#"21["echo",{"t":1732280000000000,"p":""#,
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    r#""}]"#
+);
 /// The ack id of the second packet.
 const ACK_ID: u64 = 4_217;
 /// The size of each attachment of the binary event.
@@ -160,6 +168,19 @@ fn socket_io(c: &mut Criterion) {
     g.bench_function("args/event_with_ack", |b| {
         b.iter(|| {
             let p = black_box(&packet);
+            (p.event_name().map(|n| n.len()), p.args().map(|a| a.len()))
+        })
+    });
+
+    // The echo benchmark's incoming event, decoded and read as the server does: name, then args.
+    let text = Utf8Bytes::from_static(ECHO_EVENT);
+    g.throughput(Throughput::Bytes(text.len() as u64));
+    g.bench_function("decode_args/echo_with_ack", |b| {
+        b.iter(|| {
+            let Ok(Decoded::Complete(p)) = Packet::decode_text(black_box(text.clone()), &limits)
+            else {
+                panic!("the echo event decodes");
+            };
             (p.event_name().map(|n| n.len()), p.args().map(|a| a.len()))
         })
     });

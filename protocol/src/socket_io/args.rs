@@ -1,17 +1,19 @@
 //! Reading an event's name and arguments out of the raw JSON data, without copying it.
 //!
-//! Invariant: every [`Utf8Bytes`] returned is a [`Bytes::slice`] of the packet's `data` (found by the
-//! offset of the `&str` serde_json borrowed from it), so reading arguments copies no JSON text; the
-//! only allocation is the returned `Vec` (and, for [`Packet::event_name`], an event name written
-//! with escapes).
+//! Invariants:
+//! - Both read the data with [`scan`], the decoder's own validator: [`Packet::args`] reads it all
+//!   (so hand-built data gets the decoder's verdict on syntax and depth), [`Packet::event_name`]
+//!   only as far as the `,` or `]` after the first element.
+//! - Every [`Utf8Bytes`] returned is a [`Bytes::slice`] of the packet's `data` (cut next to ASCII
+//!   bytes, so it stays UTF-8), so reading arguments copies no JSON text; the only allocation is the
+//!   returned `Vec` (and, for [`Packet::event_name`], an event name written with escapes).
 
 use std::borrow::Cow;
+use std::ops::ControlFlow;
 
 use bytes::Bytes;
-use serde::de::{Deserializer as _, SeqAccess, Visitor};
-use serde_json::value::RawValue;
 
-use super::decode::{first_token, skip_ws, unescape};
+use super::json_scan::{scan, unescape};
 use super::{DecodeError, Packet};
 use crate::engine_io::Utf8Bytes;
 
@@ -20,20 +22,26 @@ impl Packet {
     ///
     /// Borrowed unless the name is written with escapes. A numeric name (which Node accepts) is
     /// given as written (`1`, or `1.0`, where JavaScript would say `"1"`). A lone surrogate escape
-    /// becomes U+FFFD. `None` for other packet types, and for data that is not an event array.
+    /// becomes U+FFFD. `None` for other packet types, and for data that is not an event array. The
+    /// data is read only up to the end of the first element.
     #[must_use]
     pub fn event_name(&self) -> Option<Cow<'_, str>> {
         if !self.packet_type.is_event() {
             return None;
         }
-        let rest = skip_ws(self.data.as_ref()?.as_bytes()).strip_prefix(b"[")?;
-        let mut stream = serde_json::Deserializer::from_slice(rest).into_iter::<&RawValue>();
-        let name = stream.next()?.ok()?.get();
-        match first_token(name.as_bytes())? {
-            b'"' => Some(match unescape(name)? {
-                Cow::Borrowed(bytes) => Cow::Borrowed(std::str::from_utf8(bytes).ok()?),
-                Cow::Owned(bytes) => Cow::Owned(wtf8_lossy(&bytes)),
-            }),
+        let data = self.data.as_ref()?.as_str();
+        if data.trim_start_matches(JSON_WS).as_bytes().first() != Some(&b'[') {
+            return None;
+        }
+        let mut first = None;
+        scan(data, |element| {
+            first = Some(element);
+            ControlFlow::Break(())
+        })
+        .ok()?;
+        let name = data.get(first?)?;
+        match name.as_bytes().first()? {
+            b'"' => Some(unescape(name)),
             b'-' | b'0'..=b'9' => Some(Cow::Borrowed(name)),
             _ => None,
         }
@@ -46,8 +54,8 @@ impl Packet {
     ///
     /// # Errors
     /// [`DecodeError::InvalidPayload`] for other packet types or data that is not an array (or an
-    /// event array without a name); [`DecodeError::InvalidJson`] for data that is not JSON. A decoded
-    /// event or ack never fails.
+    /// event array without a name); [`DecodeError::InvalidJson`] for data that is not JSON, or is
+    /// nested deeper than [`MAX_DEPTH`](super::MAX_DEPTH). A decoded event or ack never fails.
     pub fn args(&self) -> Result<Vec<Utf8Bytes>, DecodeError> {
         let invalid = DecodeError::InvalidPayload(self.packet_type);
         let skip = match self.packet_type {
@@ -56,75 +64,27 @@ impl Packet {
             _ => return Err(invalid),
         };
         let data = self.data.as_ref().ok_or(invalid)?;
-        if first_token(data.as_bytes()) != Some(b'[') {
+        if data.trim_start_matches(JSON_WS).as_bytes().first() != Some(&b'[') {
             return Err(invalid);
         }
-        let mut de = serde_json::Deserializer::from_slice(data.as_bytes());
-        let args = de
-            .deserialize_seq(ArgsVisitor { data, skip })
-            .and_then(|args| de.end().map(|()| args))
-            .map_err(|_| DecodeError::InvalidJson)?;
-        args.ok_or(invalid)
-    }
-}
-
-/// `bytes` (UTF-8, except that lone surrogates are in their 3-byte WTF-8 form, as serde_json
-/// unescapes them) with each lone surrogate replaced by one U+FFFD.
-fn wtf8_lossy(bytes: &[u8]) -> String {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut rest = bytes;
-    while let Some((&b, tail)) = rest.split_first() {
-        match (b, tail.first()) {
-            // ED A0..BF xx encodes U+D800..U+DFFF.
-            (0xed, Some(0xa0..=0xbf)) => {
-                out.extend_from_slice("\u{fffd}".as_bytes());
-                rest = tail.get(2..).unwrap_or_default();
-            }
-            _ => {
-                out.push(b);
-                rest = tail;
-            }
-        }
-    }
-    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-}
-
-/// Collects the elements of an array as slices of `data`, after skipping `skip` of them. Gives
-/// `None` if the array has fewer than `skip` elements.
-struct ArgsVisitor<'a> {
-    data: &'a Utf8Bytes,
-    skip: usize,
-}
-
-impl<'de> Visitor<'de> for ArgsVisitor<'_> {
-    type Value = Option<Vec<Utf8Bytes>>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("an array")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut args = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        let whole = Bytes::from(data.clone());
+        let mut args = Vec::new();
         let mut seen = 0;
-        while let Some(raw) = seq.next_element::<&RawValue>()? {
-            seen += 1;
-            if seen > self.skip {
-                args.push(sub_slice(self.data, raw.get()));
+        scan(data, |element| {
+            // `scan`'s ranges are in bounds and on char boundaries; `get` checks both.
+            if seen >= skip && data.get(element.clone()).is_some() {
+                args.push(Utf8Bytes::from_validated(whole.slice(element)));
             }
+            seen += 1;
+            ControlFlow::Continue(())
+        })
+        .map_err(|_| DecodeError::InvalidJson)?;
+        if seen < skip {
+            return Err(invalid);
         }
-        Ok((seen >= self.skip).then_some(args))
+        Ok(args)
     }
 }
 
-/// The slice of `whole` that `part` (a `str` borrowed from `whole`'s bytes) covers. A `part` from
-/// elsewhere (impossible) gives an empty text rather than a panic.
-fn sub_slice(whole: &Utf8Bytes, part: &str) -> Utf8Bytes {
-    let base = whole.as_bytes().as_ptr() as usize;
-    let start = (part.as_ptr() as usize).wrapping_sub(base);
-    match start.checked_add(part.len()) {
-        Some(end) if end <= whole.len() => {
-            Utf8Bytes::from_validated(Bytes::from(whole.clone()).slice(start..end))
-        }
-        _ => Utf8Bytes::default(),
-    }
-}
+/// JSON's whitespace characters.
+const JSON_WS: [char; 4] = [' ', '\t', '\n', '\r'];

@@ -8,15 +8,17 @@
 //!   against [`DecodeLimits::max_attachments`], the namespace length against
 //!   [`DecodeLimits::max_namespace_len`] (the `,` is searched for only that far), the ack id against
 //!   [`MAX_ACK_ID`] (digit by digit, with checked arithmetic).
-//! - The JSON data is checked once for syntax and shape (serde_json, which skips values iteratively:
-//!   any nesting depth is accepted without recursion), and once more for placeholders in binary
-//!   packets ([`check_placeholders`]).
+//! - The JSON data is read once for syntax, nesting depth (at most [`MAX_DEPTH`]) and shape, by the
+//!   iterative, allocation-free [`scan`] (which accepts what serde_json accepts), and once more for
+//!   placeholders in binary packets ([`check_placeholders`]). Every error of that pass is
+//!   [`DecodeError::InvalidJson`], whatever the shape; only valid JSON is judged by its shape.
+
+use std::ops::{ControlFlow, Range};
 
 use bytes::Bytes;
-use serde::de::{self, Deserializer as _, IgnoredAny, SeqAccess, Visitor};
-use serde_json::value::RawValue;
 
 use super::binary::PartialPacket;
+use super::json_scan::{scan, unescape};
 use super::placeholder::check_placeholders;
 use super::{DecodeError, MAX_ACK_ID, Packet, PacketType, packet::ROOT};
 use crate::engine_io::Utf8Bytes;
@@ -118,7 +120,7 @@ impl Packet {
         }
 
         let data = (pos < bytes.len()).then(|| slice(&text, pos, bytes.len()));
-        check_data(packet_type, data.as_ref().map(Utf8Bytes::as_bytes))?;
+        check_data(packet_type, data.as_ref().map(Utf8Bytes::as_str))?;
         if let Some(data) = data.as_ref().filter(|_| count > 0) {
             check_placeholders(data.as_bytes(), count)?;
         }
@@ -177,24 +179,15 @@ fn ack_id(digits: &[u8]) -> Result<u64, DecodeError> {
     })
 }
 
-/// `json` without its leading JSON whitespace.
-pub(crate) fn skip_ws(json: &[u8]) -> &[u8] {
-    let ws = json
-        .iter()
-        .take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-        .count();
-    json.get(ws..).unwrap_or_default()
-}
-
-/// The first byte of `json` that is not JSON whitespace.
-pub(crate) fn first_token(json: &[u8]) -> Option<u8> {
-    skip_ws(json).first().copied()
-}
-
 /// Checks that `data` is valid JSON of the shape `packet_type` carries (Node's `isPayloadValid`),
 /// and that it is present where the type needs it. Its first byte must open the value: leading
 /// whitespace is refused (Node would have read it as part of an ack id).
-fn check_data(packet_type: PacketType, data: Option<&[u8]>) -> Result<(), DecodeError> {
+///
+/// One [`scan`] decides everything: JSON that is invalid or nested deeper than [`MAX_DEPTH`] is
+/// [`DecodeError::InvalidJson`], whatever its shape; valid JSON of the wrong shape is
+/// [`DecodeError::InvalidPayload`]; an event named in [`RESERVED_EVENTS`] is
+/// [`DecodeError::ReservedEventName`]. (Visible to the tests, which compare it with serde_json.)
+pub(super) fn check_data(packet_type: PacketType, data: Option<&str>) -> Result<(), DecodeError> {
     use PacketType as T;
     let invalid = DecodeError::InvalidPayload(packet_type);
     let Some(data) = data else {
@@ -203,11 +196,8 @@ fn check_data(packet_type: PacketType, data: Option<&[u8]>) -> Result<(), Decode
             _ => Err(invalid),
         };
     };
-    if nesting_depth_exceeds(data, MAX_DEPTH) {
-        return Err(DecodeError::InvalidJson);
-    }
     let shape_ok = matches!(
-        (packet_type, data.first()),
+        (packet_type, data.as_bytes().first()),
         (T::Connect, Some(&b'{'))
             | (T::ConnectError, Some(&(b'{' | b'"')))
             | (
@@ -215,66 +205,30 @@ fn check_data(packet_type: PacketType, data: Option<&[u8]>) -> Result<(), Decode
                 Some(&b'[')
             )
     );
+    // Only an event's first element is looked at; `None` until there is one.
+    let mut name_ok = None;
+    let on_element = |element: Range<usize>| {
+        if packet_type.is_event() && name_ok.is_none() {
+            name_ok = Some(event_name_ok(data.get(element).unwrap_or_default()));
+        }
+        ControlFlow::Continue(())
+    };
+    scan(data, on_element).map_err(|_| DecodeError::InvalidJson)?;
     if !shape_ok {
-        // Say "invalid JSON" when it is, "invalid payload" otherwise.
-        return Err(match serde_json::from_slice::<IgnoredAny>(data) {
-            Ok(_) => invalid,
-            Err(_) => DecodeError::InvalidJson,
-        });
+        return Err(invalid);
     }
-    if packet_type.is_event() {
-        let mut de = serde_json::Deserializer::from_slice(data);
-        let head = de
-            .deserialize_seq(EventHead)
-            .and_then(|head| de.end().map(|()| head))
-            .map_err(|_| DecodeError::InvalidJson)?;
-        head.map_err(|e| match e {
-            HeadError::Reserved => DecodeError::ReservedEventName,
-            HeadError::Invalid => invalid,
-        })
-    } else {
-        serde_json::from_slice::<IgnoredAny>(data)
-            .map(drop)
-            .map_err(|_| DecodeError::InvalidJson)
+    match (packet_type.is_event(), name_ok) {
+        (false, _) | (true, Some(Ok(()))) => Ok(()),
+        (true, Some(Err(HeadError::Reserved))) => Err(DecodeError::ReservedEventName),
+        (true, None | Some(Err(HeadError::Invalid))) => Err(invalid),
     }
 }
 
 /// The deepest nesting of arrays and objects the data may have. Node's `JSON.parse` goes much
 /// deeper; real payloads stay far below this, and the bound keeps the placeholder scan and the
 /// msgpack encoder from working on data that costs more memory than its size (finding F1 in
-/// `fuzz/README.md`). Checked before anything else reads the data.
+/// `fuzz/README.md`). Checked while the data is first read, before anything else reads it.
 pub const MAX_DEPTH: usize = 512;
-
-/// Whether `json` opens more than `max` arrays/objects at once (a byte scan that skips strings; the
-/// JSON itself is validated afterwards).
-fn nesting_depth_exceeds(json: &[u8], max: usize) -> bool {
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &b in json {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > max {
-                    return true;
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    false
-}
 
 /// Why an event array's first element is not an event name.
 enum HeadError {
@@ -282,54 +236,13 @@ enum HeadError {
     Reserved,
 }
 
-/// Visits an event's array: checks that its first element is a number or a non-reserved string,
-/// and skips the rest (syntax is still checked).
-struct EventHead;
-
-impl<'de> Visitor<'de> for EventHead {
-    type Value = Result<(), HeadError>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("an event array")
+/// Whether `name`, an event array's first element, names an event: a number or a string not in
+/// [`RESERVED_EVENTS`].
+fn event_name_ok(name: &str) -> Result<(), HeadError> {
+    match name.as_bytes().first() {
+        Some(b'-' | b'0'..=b'9') => Ok(()),
+        Some(b'"') if RESERVED_EVENTS.contains(&&*unescape(name)) => Err(HeadError::Reserved),
+        Some(b'"') => Ok(()),
+        _ => Err(HeadError::Invalid),
     }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let verdict = match seq.next_element::<&RawValue>()? {
-            None => Err(HeadError::Invalid),
-            Some(name) => match first_token(name.get().as_bytes()) {
-                Some(b'-' | b'0'..=b'9') => Ok(()),
-                Some(b'"') => match unescape(name.get()) {
-                    Some(s) if RESERVED_EVENTS.iter().any(|r| r.as_bytes() == &*s) => {
-                        Err(HeadError::Reserved)
-                    }
-                    Some(_) => Ok(()),
-                    None => Err(HeadError::Invalid),
-                },
-                _ => Err(HeadError::Invalid),
-            },
-        };
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(verdict)
-    }
-}
-
-/// The unescaped bytes of a JSON string literal: borrowed when it has no escapes. A lone surrogate
-/// escape (which JavaScript strings allow) becomes its 3-byte WTF-8 form rather than an error.
-pub(crate) fn unescape(literal: &str) -> Option<std::borrow::Cow<'_, [u8]>> {
-    struct Raw;
-    impl<'de> Visitor<'de> for Raw {
-        type Value = std::borrow::Cow<'de, [u8]>;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a string")
-        }
-        fn visit_borrowed_bytes<E: de::Error>(self, v: &'de [u8]) -> Result<Self::Value, E> {
-            Ok(v.into())
-        }
-        fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
-            Ok(v.to_vec().into())
-        }
-    }
-    serde_json::Deserializer::from_str(literal)
-        .deserialize_bytes(Raw)
-        .ok()
 }

@@ -65,9 +65,10 @@
 //!   id 0). Trailing whitespace is accepted, as in Node.
 //!
 //! Elsewhere:
-//! - JSON is checked by serde_json, which agrees with `JSON.parse` on what is valid (lone surrogate
-//!   escapes included). Nesting depth is not limited here (values are skipped iteratively); Node's
-//!   decoder overflows its stack somewhere below 100,000 levels.
+//! - JSON is checked by the decoder's own one-pass scanner, which accepts exactly what serde_json
+//!   accepts, and so agrees with `JSON.parse` on what is valid (lone surrogate escapes included).
+//!   Nesting is limited to [`MAX_DEPTH`] levels; Node's decoder overflows its stack somewhere below
+//!   100,000 levels.
 //! - A reassembled binary packet keeps its type (BINARY_EVENT, BINARY_ACK; Node relabels it EVENT,
 //!   ACK) and its placeholders, next to [`Packet::attachments`] (Node puts the buffers in their place).
 //! - A numeric event name (Node accepts `[1]`) is given by [`Packet::event_name`] as written, where
@@ -78,6 +79,7 @@ mod binary;
 mod decode;
 mod encode;
 mod error;
+mod json_scan;
 mod packet;
 mod placeholder;
 

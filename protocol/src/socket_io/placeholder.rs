@@ -10,7 +10,7 @@
 //! `_placeholder`/`num` keys wins, as with `JSON.parse`.
 //!
 //! Invariants: the scan is one iterative pass (a stack of one small frame per open container, so
-//! memory is bounded by the input and there is no recursion); it reads text serde_json has already
+//! memory is bounded by the input and there is no recursion); it reads text the decoder has already
 //! validated, and on text that is not valid JSON it returns an error or a meaningless answer, never
 //! a panic.
 

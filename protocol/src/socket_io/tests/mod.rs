@@ -4,6 +4,8 @@ mod args_tests;
 mod binary_tests;
 mod decode_tests;
 mod encode_tests;
+mod json_differential;
+mod json_scan_tests;
 mod node_vectors;
 
 use bytes::BytesMut;
