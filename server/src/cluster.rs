@@ -33,9 +33,8 @@ const DEFAULT_REMOTE_ACK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The event `[event, ...args]` as it crosses to other nodes.
 pub(crate) fn event_data(event: &str, args: &Args) -> Result<RemoteData, EmitError> {
-    let raw = encode::raw_args(args)?;
     Ok(RemoteData {
-        json: encode::data_array(Some(event), &raw),
+        json: encode::data_array(Some(event), args)?,
         attachments: args.attachments().to_vec(),
     })
 }

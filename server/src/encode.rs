@@ -29,19 +29,13 @@ pub(crate) struct EncodedPacket {
     pub(crate) frames: SmallVec<[Frame; 1]>,
 }
 
-/// Borrows each raw argument as a `RawJson` (they are JSON already: they came from the decoder or
-/// from `serde_json`).
-pub(crate) fn raw_args(args: &Args) -> Result<SmallVec<[&RawJson; 4]>, EmitError> {
-    if let Some(error) = args.error() {
-        return Err(EmitError::Serialize(error.to_owned()));
+/// The arguments' serialization error, if one failed. Their text is JSON by construction (serde_json
+/// wrote it, or the decoder cut it out of a checked packet), so it is written as it is.
+fn check_args(args: &Args) -> Result<(), EmitError> {
+    match args.error() {
+        Some(error) => Err(EmitError::Serialize(error.to_owned())),
+        None => Ok(()),
     }
-    args.raw()
-        .iter()
-        .map(|raw| {
-            serde_json::from_str::<&RawJson>(raw.as_str())
-                .map_err(|e| EmitError::Serialize(e.to_string()))
-        })
-        .collect()
 }
 
 fn text_with_attachments(text: Frame, args: &Args) -> EncodedPacket {
@@ -56,20 +50,25 @@ fn capacity(namespace: &str, event: &str, args: &Args) -> usize {
     32 + namespace.len() + event.len() + args.raw().iter().map(|a| a.len() + 1).sum::<usize>()
 }
 
-/// The JSON array `[event?, args...]` (the data of an event or ack, for msgpack).
-pub(crate) fn data_array(event: Option<&str>, args: &[&RawJson]) -> Utf8Bytes {
+/// The JSON array `[event?, args...]` (the data of an event or ack, for msgpack and for other
+/// nodes).
+///
+/// # Errors
+/// The arguments' serialization error, if one failed.
+pub(crate) fn data_array(event: Option<&str>, args: &Args) -> Result<Utf8Bytes, EmitError> {
+    check_args(args)?;
     let mut data = String::from("[");
     if let Some(event) = event {
         data.push_str(&serde_json::Value::from(event).to_string());
     }
-    for (i, arg) in args.iter().enumerate() {
+    for (i, arg) in args.raw().iter().enumerate() {
         if i > 0 || event.is_some() {
             data.push(',');
         }
-        data.push_str(arg.get());
+        data.push_str(arg.as_str());
     }
     data.push(']');
-    Utf8Bytes::from(data)
+    Ok(Utf8Bytes::from(data))
 }
 
 /// One msgpack binary frame for `packet`.
@@ -97,17 +96,17 @@ pub(crate) fn event(
     event: &str,
     args: &Args,
 ) -> Result<EncodedPacket, EmitError> {
-    let raw = raw_args(args)?;
+    check_args(args)?;
     let attachments = args.attachments().len();
     match parser {
         Parser::Default => {
             let text = Frame::text_with(capacity(namespace, event, args), |out| {
-                socket_io::encode_binary_event(out, namespace, id, event, &raw, attachments);
+                socket_io::encode_binary_event(out, namespace, id, event, args.raw(), attachments);
             });
             Ok(text_with_attachments(text, args))
         }
         Parser::Msgpack => {
-            let data = data_array(Some(event), &raw);
+            let data = data_array(Some(event), args)?;
             msgpack(
                 &packet(PacketType::Event, namespace, id, Some(data))
                     .with_attachments(args.attachments().to_vec()),
@@ -123,17 +122,17 @@ pub(crate) fn ack(
     id: u64,
     args: &Args,
 ) -> Result<EncodedPacket, EmitError> {
-    let raw = raw_args(args)?;
+    check_args(args)?;
     let attachments = args.attachments().len();
     match parser {
         Parser::Default => {
             let text = Frame::text_with(capacity(namespace, "", args), |out| {
-                socket_io::encode_binary_ack(out, namespace, id, &raw, attachments);
+                socket_io::encode_binary_ack(out, namespace, id, args.raw(), attachments);
             });
             Ok(text_with_attachments(text, args))
         }
         Parser::Msgpack => {
-            let data = data_array(None, &raw);
+            let data = data_array(None, args)?;
             msgpack(
                 &packet(PacketType::Ack, namespace, Some(id), Some(data))
                     .with_attachments(args.attachments().to_vec()),

@@ -8,7 +8,8 @@
 //!   way): the namespace is written (followed by `,`) unless it is `/` or empty; the attachment count
 //!   (followed by `-`) only for binary packets; names and messages are JSON-escaped by serde_json,
 //!   which escapes the same characters `JSON.stringify` does.
-//! - Arguments are [`RawJson`], valid JSON by construction, written as they are. Nothing is checked:
+//! - Arguments ([`JsonArg`]: a [`RawJson`], or JSON text known to be valid) are written as they are.
+//!   Nothing is checked:
 //!   a namespace that does not start with `/` or contains `,`, a reserved event name, or an ack id
 //!   above [`MAX_ACK_ID`](super::MAX_ACK_ID) is written anyway, and will not decode.
 
@@ -21,6 +22,28 @@ use crate::engine_io::Utf8Bytes;
 /// Raw JSON text, valid by construction: a borrowed `&RawJson` comes from
 /// `serde_json::from_str::<&RawJson>`, an owned `Box<RawJson>` from `serde_json::value::to_raw_value`.
 pub type RawJson = serde_json::value::RawValue;
+
+/// One argument as JSON text, which the `encode_*` functions write as it is: nothing is checked.
+///
+/// Implemented by [`RawJson`] (valid by construction) and by [`Utf8Bytes`], for text known to be one
+/// JSON value: an argument [`Packet::args`] cut out of a decoded packet, or what serde_json wrote.
+/// Any other text makes a packet that will not decode.
+pub trait JsonArg {
+    /// The JSON text.
+    fn json(&self) -> &str;
+}
+
+impl JsonArg for &RawJson {
+    fn json(&self) -> &str {
+        self.get()
+    }
+}
+
+impl JsonArg for Utf8Bytes {
+    fn json(&self) -> &str {
+        self.as_str()
+    }
+}
 
 impl Packet {
     /// Length in bytes of what [`Packet::encode`] writes.
@@ -119,7 +142,7 @@ pub fn encode_event(
     namespace: &str,
     id: Option<u64>,
     event: &str,
-    args: &[&RawJson],
+    args: &[impl JsonArg],
 ) {
     encode_binary_event(out, namespace, id, event, args, 0);
 }
@@ -131,7 +154,7 @@ pub fn encode_binary_event(
     namespace: &str,
     id: Option<u64>,
     event: &str,
-    args: &[&RawJson],
+    args: &[impl JsonArg],
     attachments: usize,
 ) {
     out.reserve(header_len(attachments, namespace, id) + array_len_hint(Some(event), args));
@@ -141,7 +164,7 @@ pub fn encode_binary_event(
 }
 
 /// Appends an ACK: `3[<namespace>,]<id>[args...]`.
-pub fn encode_ack(out: &mut BytesMut, namespace: &str, id: u64, args: &[&RawJson]) {
+pub fn encode_ack(out: &mut BytesMut, namespace: &str, id: u64, args: &[impl JsonArg]) {
     encode_binary_ack(out, namespace, id, args, 0);
 }
 
@@ -150,7 +173,7 @@ pub fn encode_binary_ack(
     out: &mut BytesMut,
     namespace: &str,
     id: u64,
-    args: &[&RawJson],
+    args: &[impl JsonArg],
     attachments: usize,
 ) {
     out.reserve(header_len(attachments, namespace, Some(id)) + array_len_hint(None, args));
@@ -255,13 +278,13 @@ fn write_json_str(out: &mut BytesMut, s: &str) {
 }
 
 /// A lower bound of what [`write_array`] writes (escaping may add to the name).
-fn array_len_hint(name: Option<&str>, args: &[&RawJson]) -> usize {
+fn array_len_hint(name: Option<&str>, args: &[impl JsonArg]) -> usize {
     let name = name.map_or(0, |n| n.len() + 3);
-    2 + name + args.iter().map(|a| a.get().len() + 1).sum::<usize>()
+    2 + name + args.iter().map(|a| a.json().len() + 1).sum::<usize>()
 }
 
 /// Writes `["name",args...]`, or `[args...]` without a name.
-fn write_array(out: &mut BytesMut, name: Option<&str>, args: &[&RawJson]) {
+fn write_array(out: &mut BytesMut, name: Option<&str>, args: &[impl JsonArg]) {
     out.put_u8(b'[');
     let mut first = true;
     if let Some(name) = name {
@@ -273,7 +296,7 @@ fn write_array(out: &mut BytesMut, name: Option<&str>, args: &[&RawJson]) {
             out.put_u8(b',');
         }
         first = false;
-        out.put_slice(arg.get().as_bytes());
+        out.put_slice(arg.json().as_bytes());
     }
     out.put_u8(b']');
 }

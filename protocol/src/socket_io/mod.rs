@@ -89,7 +89,7 @@ mod tests;
 pub use binary::{PartialPacket, Reassembly};
 pub use decode::{DecodeLimits, Decoded, MAX_DEPTH, RESERVED_EVENTS};
 pub use encode::{
-    RawJson, encode_ack, encode_binary_ack, encode_binary_event, encode_connect,
+    JsonArg, RawJson, encode_ack, encode_binary_ack, encode_binary_event, encode_connect,
     encode_connect_error, encode_disconnect, encode_event,
 };
 pub use error::DecodeError;

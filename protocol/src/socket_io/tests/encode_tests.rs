@@ -2,11 +2,11 @@
 
 use bytes::{Bytes, BytesMut};
 
-use super::{complete, decode, raw, written};
+use super::{NO_ARGS, complete, decode, raw, written};
 use crate::engine_io::Utf8Bytes;
 use crate::socket_io::{
-    Decoded, MAX_ACK_ID, Packet, PacketType as T, encode_binary_ack, encode_binary_event,
-    encode_event,
+    Decoded, MAX_ACK_ID, Packet, PacketType as T, RawJson, encode_ack, encode_binary_ack,
+    encode_binary_event, encode_event,
 };
 
 #[test]
@@ -100,7 +100,7 @@ fn hot_path_encoders() {
         r#"20["e",[1, 2]]"#
     );
     assert_eq!(
-        written(|o| encode_binary_event(o, "/a", None, "e", &[], 0)),
+        written(|o| encode_binary_event(o, "/a", None, "e", NO_ARGS, 0)),
         r#"2/a,["e"]"#
     );
     assert_eq!(
@@ -109,8 +109,8 @@ fn hot_path_encoders() {
     );
     // Appends, without clearing.
     let mut out = BytesMut::from(&b"x"[..]);
-    encode_event(&mut out, "/", None, "e", &[]);
-    encode_event(&mut out, "/", None, "f", &[]);
+    encode_event(&mut out, "/", None, "e", NO_ARGS);
+    encode_event(&mut out, "/", None, "f", NO_ARGS);
     assert_eq!(&out[..], br#"x2["e"]2["f"]"#);
 }
 
@@ -137,5 +137,25 @@ fn constructed_packets_decode_back() {
     assert_eq!(
         partial.push_attachment(Bytes::from_static(b"data")),
         Some(binary)
+    );
+}
+
+#[test]
+fn arguments_as_utf8_bytes_are_written_like_raw_json() {
+    let texts = [r#""a""#, "1", r#"{"b":[2,null]}"#];
+    let as_raw: Vec<&RawJson> = texts.iter().map(|t| raw(t)).collect();
+    let as_bytes: Vec<Utf8Bytes> = texts.iter().map(|t| Utf8Bytes::from(*t)).collect();
+    let expected = r#"2/a,7["e","a",1,{"b":[2,null]}]"#;
+    assert_eq!(
+        written(|o| encode_event(o, "/a", Some(7), "e", &as_raw)),
+        expected
+    );
+    assert_eq!(
+        written(|o| encode_event(o, "/a", Some(7), "e", &as_bytes)),
+        expected
+    );
+    assert_eq!(
+        written(|o| encode_ack(o, "/", 3, &as_bytes)),
+        written(|o| encode_ack(o, "/", 3, &as_raw))
     );
 }

@@ -34,6 +34,9 @@ fn error(text: &str) -> DecodeError {
     }
 }
 
+/// No arguments, typed for the generic `encode_*` functions.
+const NO_ARGS: &[&RawJson] = &[];
+
 /// Borrows `json` as raw JSON (it must be valid).
 fn raw(json: &str) -> &RawJson {
     serde_json::from_str(json).expect("valid JSON")

@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 
-use super::{complete, decode, raw, written};
+use super::{NO_ARGS, complete, decode, raw, written};
 use crate::engine_io::Utf8Bytes;
 use crate::socket_io::{
     Decoded, Packet, PacketType as T, encode_ack, encode_binary_ack, encode_binary_event,
@@ -98,7 +98,7 @@ fn encoder_output_matches_node() {
         ACK
     );
     assert_eq!(
-        written(|o| encode_ack(o, "/admin", 13, &[])),
+        written(|o| encode_ack(o, "/admin", 13, NO_ARGS)),
         ACK_EMPTY_ADMIN
     );
     let one = [raw(r#"{"_placeholder":true,"num":0}"#)];
@@ -112,7 +112,7 @@ fn encoder_output_matches_node() {
     );
     assert_eq!(written(|o| encode_disconnect(o, "/")), DISCONNECT);
     assert_eq!(
-        written(|o| encode_event(o, "/", None, "é\"\\\n\u{1}\u{2028}/", &[])),
+        written(|o| encode_event(o, "/", None, "é\"\\\n\u{1}\u{2028}/", NO_ARGS)),
         ESCAPED
     );
 }
