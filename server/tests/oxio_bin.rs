@@ -263,7 +263,7 @@ async fn options_and_their_environment_variables_reach_the_server() {
     let default_path = http_get(&server.address, "/socket.io/?EIO=4&transport=polling", "").await;
     assert!(default_path.starts_with("HTTP/1.1 404"), "{default_path}");
     let (status, log) = server.terminate().await;
-    assert!(status.success(), "{log}");
+    assert!(status.success(), "oxio exited with {status}:\n{log}");
     assert!(
         log.contains("http://b.test"),
         "the startup line shows the options:\n{log}"

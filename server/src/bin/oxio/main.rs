@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::Parser;
 use oxio_cluster::redis::{AdapterMode, RedisCluster};
 use oxio_server::Io;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tracing_subscriber::EnvFilter;
 
 mod cli;
@@ -76,6 +77,13 @@ async fn run() -> ExitCode {
         }
     };
 
+    let mut shutdown = match ShutdownSignals::install() {
+        Ok(signals) => signals,
+        Err(error) => {
+            tracing::error!("cannot catch SIGINT and SIGTERM: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let io = Io::new(config);
     relay::install(&io);
     let path = io.engine().config().get_path();
@@ -93,7 +101,7 @@ async fn run() -> ExitCode {
     let server = io.clone();
     let mut serving = tokio::spawn(async move { server.serve(listener).await });
     let outcome = tokio::select! {
-        signal = shutdown_signal() => {
+        signal = shutdown.received() => {
             tracing::info!("{signal}: shutting down");
             io.shutdown().await;
             serving.await
@@ -130,12 +138,27 @@ fn describe_cors(options: &cli::Options) -> String {
     }
 }
 
-/// Waits for SIGINT or SIGTERM; returns its name.
-async fn shutdown_signal() -> &'static str {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => "SIGINT",
-        _ = terminate.recv() => "SIGTERM",
+/// SIGINT and SIGTERM, caught from the moment this is made: made before the "listening" line, so that a
+/// supervisor that signals as soon as it reads that line gets a graceful shutdown, not the default
+/// action of the signal.
+struct ShutdownSignals {
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl ShutdownSignals {
+    fn install() -> std::io::Result<Self> {
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// Waits for either signal; returns its name.
+    async fn received(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
+        }
     }
 }
