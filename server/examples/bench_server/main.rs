@@ -1,6 +1,11 @@
 //! The server of the side-by-side benchmarks: the bench contract (`shared/bench-contract.md`) on
-//! the main namespace, path `/socket.io/`, port `PORT` (default 3000) on every interface, default
-//! ping settings, no logging per message. SIGINT or SIGTERM shut it down gracefully.
+//! the main namespace, path `/socket.io/`, address `HOST` (default 127.0.0.1) and port `PORT`
+//! (default 3000), default ping settings, no logging per message. SIGINT or SIGTERM shut it down
+//! gracefully.
+//!
+//! It listens where the other servers of `benches/run.sh` do (Node's `server.mjs`, socketioxide's
+//! peer and the calibration server all take 127.0.0.1): a dual-stack `::` socket costs every
+//! packet a little more in the kernel, and the comparison must not differ in that.
 //!
 //! `REDIS_URL` (the contract's cluster mode) joins the classic Redis adapter on that server.
 //!
@@ -44,16 +49,13 @@ async fn serve() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
 
-    // Like Node's `listen(PORT)`: every interface, IPv6 and IPv4 when the host has IPv6.
-    let listener = match tokio::net::TcpListener::bind(("::", port)).await {
+    let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
+    let listener = match tokio::net::TcpListener::bind((host.as_str(), port)).await {
         Ok(listener) => listener,
-        Err(_) => match tokio::net::TcpListener::bind(("0.0.0.0", port)).await {
-            Ok(listener) => listener,
-            Err(error) => {
-                eprintln!("bench_server: cannot listen on port {port}: {error}");
-                return ExitCode::FAILURE;
-            }
-        },
+        Err(error) => {
+            eprintln!("bench_server: cannot listen on {host} port {port}: {error}");
+            return ExitCode::FAILURE;
+        }
     };
     let mut config = IoConfig::default();
     if let Some(url) = std::env::var("REDIS_URL")
