@@ -12,7 +12,7 @@ use super::read::{Reader, Token};
 use super::render::{Head, Kind, Renderer};
 use super::{MsgpackError, MsgpackLimits};
 use crate::engine_io::Utf8Bytes;
-use crate::socket_io::{MAX_ACK_ID, Packet, PacketType};
+use crate::socket_io::{DataIndex, MAX_ACK_ID, Packet, PacketType};
 
 /// Decodes one Socket.IO packet from the bytes of one Engine.IO binary message.
 ///
@@ -105,6 +105,7 @@ fn decode_from(
         id,
         data,
         attachments,
+        index: DataIndex::default(),
     })
 }
 

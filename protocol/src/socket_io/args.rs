@@ -1,15 +1,17 @@
 //! Reading an event's name and arguments out of the raw JSON data, without copying it.
 //!
 //! Invariants:
-//! - Both read the data with [`scan`], the decoder's own validator: [`Packet::args`] reads it all
-//!   (so hand-built data gets the decoder's verdict on syntax and depth), [`Packet::event_name`]
-//!   only as far as the `,` or `]` after the first element.
+//! - A decoded packet's elements are taken from its [`DataIndex`](super::DataIndex): the decoder
+//!   found them while checking the data, which is not read again.
+//! - Otherwise both read the data with [`scan`], the decoder's own validator: [`Packet::args`]
+//!   reads it all (so hand-built data gets the decoder's verdict on syntax and depth),
+//!   [`Packet::event_name`] only as far as the `,` or `]` after the first element.
 //! - Every [`Utf8Bytes`] returned is a [`Bytes::slice`] of the packet's `data` (cut next to ASCII
 //!   bytes, so it stays UTF-8), so reading arguments copies no JSON text; the only allocation is the
 //!   returned `Vec` (and, for [`Packet::event_name`], an event name written with escapes).
 
 use std::borrow::Cow;
-use std::ops::ControlFlow;
+use std::ops::{ControlFlow, Range};
 
 use bytes::Bytes;
 
@@ -33,12 +35,18 @@ impl Packet {
         if data.trim_start_matches(JSON_WS).as_bytes().first() != Some(&b'[') {
             return None;
         }
-        let mut first = None;
-        scan(data, |element| {
-            first = Some(element);
-            ControlFlow::Break(())
-        })
-        .ok()?;
+        let first = match self.index.elements_of(self.data.as_ref()?) {
+            Some(mut elements) => elements.next(),
+            None => {
+                let mut first = None;
+                scan(data, |element| {
+                    first = Some(element);
+                    ControlFlow::Break(())
+                })
+                .ok()?;
+                first
+            }
+        };
         let name = data.get(first?)?;
         match name.as_bytes().first()? {
             b'"' => Some(unescape(name)),
@@ -70,15 +78,20 @@ impl Packet {
         let whole = Bytes::from(data.clone());
         let mut args = Vec::new();
         let mut seen = 0;
-        scan(data, |element| {
-            // `scan`'s ranges are in bounds and on char boundaries; `get` checks both.
+        let mut on_element = |element: Range<usize>| {
+            // The ranges are in bounds and on char boundaries; `get` checks both.
             if seen >= skip && data.get(element.clone()).is_some() {
                 args.push(Utf8Bytes::from_validated(whole.slice(element)));
             }
             seen += 1;
             ControlFlow::Continue(())
-        })
-        .map_err(|_| DecodeError::InvalidJson)?;
+        };
+        match self.index.elements_of(data) {
+            Some(elements) => elements.for_each(|element| {
+                let _ = on_element(element);
+            }),
+            None => scan(data, on_element).map_err(|_| DecodeError::InvalidJson)?,
+        }
         if seen < skip {
             return Err(invalid);
         }

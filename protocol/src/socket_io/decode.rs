@@ -18,6 +18,7 @@ use std::ops::{ControlFlow, Range};
 use bytes::Bytes;
 
 use super::binary::PartialPacket;
+use super::data_index::{DataIndex, Elements};
 use super::json_scan::{scan, unescape};
 use super::placeholder::check_placeholders;
 use super::{DecodeError, MAX_ACK_ID, Packet, PacketType, packet::ROOT};
@@ -120,7 +121,7 @@ impl Packet {
         }
 
         let data = (pos < bytes.len()).then(|| slice(&text, pos, bytes.len()));
-        check_data(packet_type, data.as_ref().map(Utf8Bytes::as_str))?;
+        let elements = check_data(packet_type, data.as_ref().map(Utf8Bytes::as_str))?;
         if let Some(data) = data.as_ref().filter(|_| count > 0) {
             check_placeholders(data.as_bytes(), count)?;
         }
@@ -129,6 +130,12 @@ impl Packet {
             packet_type,
             namespace,
             id,
+            index: match &data {
+                Some(data) if data.as_bytes().first() == Some(&b'[') => {
+                    DataIndex::new(data, elements)
+                }
+                _ => DataIndex::default(),
+            },
             data,
             attachments: Vec::new(),
         };
@@ -186,13 +193,17 @@ fn ack_id(digits: &[u8]) -> Result<u64, DecodeError> {
 /// One [`scan`] decides everything: JSON that is invalid or nested deeper than [`MAX_DEPTH`] is
 /// [`DecodeError::InvalidJson`], whatever its shape; valid JSON of the wrong shape is
 /// [`DecodeError::InvalidPayload`]; an event named in [`RESERVED_EVENTS`] is
-/// [`DecodeError::ReservedEventName`]. (Visible to the tests, which compare it with serde_json.)
-pub(super) fn check_data(packet_type: PacketType, data: Option<&str>) -> Result<(), DecodeError> {
+/// [`DecodeError::ReservedEventName`]. Returns the elements of the data when it is an array (for
+/// the packet's [`DataIndex`]). (Visible to the tests, which compare it with serde_json.)
+pub(super) fn check_data(
+    packet_type: PacketType,
+    data: Option<&str>,
+) -> Result<Elements, DecodeError> {
     use PacketType as T;
     let invalid = DecodeError::InvalidPayload(packet_type);
     let Some(data) = data else {
         return match packet_type {
-            T::Connect | T::Disconnect => Ok(()),
+            T::Connect | T::Disconnect => Ok(Elements::default()),
             _ => Err(invalid),
         };
     };
@@ -207,10 +218,12 @@ pub(super) fn check_data(packet_type: PacketType, data: Option<&str>) -> Result<
     );
     // Only an event's first element is looked at; `None` until there is one.
     let mut name_ok = None;
+    let mut elements = Elements::default();
     let on_element = |element: Range<usize>| {
         if packet_type.is_event() && name_ok.is_none() {
-            name_ok = Some(event_name_ok(data.get(element).unwrap_or_default()));
+            name_ok = Some(event_name_ok(data.get(element.clone()).unwrap_or_default()));
         }
+        elements.push(element);
         ControlFlow::Continue(())
     };
     scan(data, on_element).map_err(|_| DecodeError::InvalidJson)?;
@@ -218,7 +231,7 @@ pub(super) fn check_data(packet_type: PacketType, data: Option<&str>) -> Result<
         return Err(invalid);
     }
     match (packet_type.is_event(), name_ok) {
-        (false, _) | (true, Some(Ok(()))) => Ok(()),
+        (false, _) | (true, Some(Ok(()))) => Ok(elements),
         (true, Some(Err(HeadError::Reserved))) => Err(DecodeError::ReservedEventName),
         (true, None | Some(Err(HeadError::Invalid))) => Err(invalid),
     }

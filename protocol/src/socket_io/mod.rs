@@ -76,6 +76,7 @@
 
 mod args;
 mod binary;
+mod data_index;
 mod decode;
 mod encode;
 mod error;
@@ -87,6 +88,7 @@ mod placeholder;
 mod tests;
 
 pub use binary::{PartialPacket, Reassembly};
+pub use data_index::DataIndex;
 pub use decode::{DecodeLimits, Decoded, MAX_DEPTH, RESERVED_EVENTS};
 pub use encode::{
     JsonArg, RawJson, encode_ack, encode_binary_ack, encode_binary_event, encode_connect,

@@ -11,6 +11,8 @@
 
 use bytes::Bytes;
 
+use super::DataIndex;
+
 use crate::engine_io::Utf8Bytes;
 
 /// The seven Socket.IO v5 packet types.
@@ -112,6 +114,11 @@ pub struct Packet {
     /// The binary attachments, in order: placeholder `num: i` stands for `attachments[i]`. Empty for
     /// non-binary packets.
     pub attachments: Vec<Bytes>,
+    /// Where the elements of `data` are, when the decoder has just read it; `DataIndex::default()`
+    /// for a packet built by hand. Only saves [`Packet::args`] and [`Packet::event_name`] a second
+    /// reading of the data: it is ignored once `data` is not the text it was made from, and it
+    /// takes no part in comparing packets.
+    pub index: DataIndex,
 }
 
 /// The default namespace.
@@ -127,6 +134,7 @@ impl Packet {
             id: None,
             data: None,
             attachments: Vec::new(),
+            index: DataIndex::default(),
         }
     }
 

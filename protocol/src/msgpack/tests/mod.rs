@@ -51,6 +51,7 @@ fn packet(
             .iter()
             .map(|a| Bytes::copy_from_slice(a))
             .collect(),
+        index: Default::default(),
     }
 }
 

@@ -35,6 +35,7 @@ impl Vector {
             id: self.id,
             data: self.data.map(Utf8Bytes::from_static),
             attachments: self.attachments.iter().map(|a| hex(a).into()).collect(),
+            index: Default::default(),
         }
     }
 

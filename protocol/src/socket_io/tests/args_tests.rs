@@ -4,7 +4,9 @@ use std::borrow::Cow;
 
 use super::complete;
 use crate::engine_io::Utf8Bytes;
-use crate::socket_io::{DecodeError as E, Packet, PacketType as T};
+use crate::socket_io::{
+    DataIndex, DecodeError as E, DecodeLimits, Packet, PacketType as T, Reassembly,
+};
 
 /// A packet built by hand, whose data the decoder never checked.
 fn unchecked(packet_type: T, data: Option<&'static str>) -> Packet {
@@ -96,4 +98,80 @@ fn args_errors() {
         unchecked(T::BinaryAck, Some(" [1] ")).args().unwrap(),
         ["1"]
     );
+}
+
+/// `packet` as if built by hand: the same fields, no index.
+fn without_index(packet: &Packet) -> Packet {
+    Packet {
+        index: DataIndex::default(),
+        ..packet.clone()
+    }
+}
+
+#[test]
+fn the_index_gives_what_a_scan_gives() {
+    for text in [
+        r#"2["echo",{"t":1,"p":"x"}]"#,
+        r#"2/a,7[ "e" , 1 ,"two", [3] ]"#,
+        r#"2["\u0065\"",1]"#,
+        "2[-1.5e3,true]",
+        r#"2["five",1,2,3,4,5]"#,
+        r#"2["many",1,2,3,4,5,6,7,8,9]"#,
+        "31[]",
+        r#"31[{"a":[1,2]},"b",null]"#,
+        r#"31[1,2,3,4,5]"#,
+    ] {
+        let decoded = complete(text);
+        let by_hand = without_index(&decoded);
+        assert_eq!(decoded, by_hand, "the index takes no part in equality");
+        let indexed = format!("{:?}", decoded.index) != "DataIndex(none)";
+        let elements = decoded.args().unwrap().len() + usize::from(decoded.packet_type.is_event());
+        assert_eq!(indexed, elements <= 4, "{text}: {:?}", decoded.index);
+        assert_eq!(decoded.args(), by_hand.args(), "{text}");
+        assert_eq!(decoded.event_name(), by_hand.event_name(), "{text}");
+        let cloned = decoded.clone();
+        assert_eq!(cloned.args(), by_hand.args(), "{text}");
+    }
+}
+
+#[test]
+fn the_index_is_ignored_once_the_data_changed() {
+    let decoded = complete(r#"2["aa",1,2]"#);
+    // Other text of the same length.
+    let mut replaced = decoded.clone();
+    replaced.data = Some(Utf8Bytes::from_static(r#"["bb",[],3]"#));
+    assert_eq!(replaced.event_name().as_deref(), Some("bb"));
+    assert_eq!(replaced.args().unwrap(), ["[]", "3"]);
+    // The same buffer, cut shorter: same start, another length.
+    let mut cut = decoded.clone();
+    let data = bytes::Bytes::from(decoded.data.clone().unwrap());
+    let prefix = Utf8Bytes::try_from(data.slice(..6)).unwrap();
+    cut.data = Some(prefix);
+    assert_eq!(cut.args(), Err(E::InvalidJson), "{:?}", cut.data);
+    // No data at all.
+    let mut emptied = decoded;
+    emptied.data = None;
+    assert_eq!(emptied.args(), Err(E::InvalidPayload(T::Event)));
+    assert_eq!(emptied.event_name(), None);
+}
+
+#[test]
+fn a_binary_event_keeps_its_index() {
+    let mut reassembly = Reassembly::new(DecodeLimits::default());
+    let first = reassembly
+        .push_text(Utf8Bytes::from_static(
+            r#"51-["up",{"_placeholder":true,"num":0},"x"]"#,
+        ))
+        .unwrap();
+    assert_eq!(first, None);
+    let packet = reassembly
+        .push_binary(bytes::Bytes::from_static(b"\x01\x02"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(packet.event_name().as_deref(), Some("up"));
+    assert_eq!(
+        packet.args().unwrap(),
+        [r#"{"_placeholder":true,"num":0}"#, r#""x""#]
+    );
+    assert_eq!(packet.args(), without_index(&packet).args());
 }
