@@ -15,7 +15,7 @@ use std::task::{Poll, ready};
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, header};
-use oxio_protocol::engine_io::Packet;
+use oxio_protocol::engine_io::{Packet, Utf8Bytes};
 use oxio_protocol::websocket::{self as ws, FrameError, Incoming};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
@@ -156,7 +156,7 @@ async fn probe(session: &Arc<Session>, stream: &mut WsStream) -> bool {
             Ok(Incoming::Pong(_)) => continue,
             _ => return false,
         };
-        match Packet::decode_text(Bytes::from(text)) {
+        match Packet::decode_utf8(text) {
             Ok(Packet::Ping(data)) if data.as_str() == "probe" => {
                 let pong = Frame::PONG_PROBE;
                 if stream.io.write_all(pong.websocket_bytes()).await.is_err() {
@@ -311,7 +311,7 @@ fn on_incoming(session: &Arc<Session>, incoming: Option<Result<Incoming, ReadErr
         Some(Ok(Incoming::Pong(_))) => Reply::Nothing,
         Some(Ok(Incoming::Close(frame))) => Reply::Close(frame.map(|f| f.code)),
         Some(Ok(Incoming::Text(text))) => {
-            handle_text(session, Bytes::from(text));
+            handle_text(session, text);
             Reply::Nothing
         }
         Some(Ok(Incoming::Binary(bytes))) => {
@@ -334,8 +334,8 @@ fn on_incoming(session: &Arc<Session>, incoming: Option<Result<Incoming, ReadErr
 }
 
 /// A text message: an Engine.IO packet, or a parse error that ends the session.
-fn handle_text(session: &Arc<Session>, text: Bytes) {
-    match Packet::decode_text(text) {
+fn handle_text(session: &Arc<Session>, text: Utf8Bytes) {
+    match Packet::decode_utf8(text) {
         Ok(packet) => {
             session.receive(packet);
         }

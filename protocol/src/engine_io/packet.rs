@@ -177,25 +177,19 @@ impl Packet {
     /// neither a type digit nor `b`, [`DecodeError::InvalidUtf8`] for text data that is not UTF-8, and
     /// [`DecodeError::InvalidBase64`] for a `b` element whose rest is not standard base64 (padding
     /// optional).
-    pub fn decode_text(mut data: Bytes) -> Result<Packet, DecodeError> {
-        let Some(&first) = data.first() else {
-            return Err(DecodeError::Empty);
-        };
-        if first == b'b' {
-            return decode_base64(&data[1..]).map(|b| Packet::Message(Message::Binary(b)));
-        }
-        let ty = PacketType::from_byte(first).ok_or(DecodeError::UnknownPacketType(first))?;
-        // The same buffer without the digit: like `data.slice(1..)`, without a reference count change.
-        data.advance(1);
-        let text = || Utf8Bytes::try_from(data);
-        Ok(match ty {
-            PacketType::Open => Packet::Open(text()?),
-            PacketType::Close => Packet::Close,
-            PacketType::Ping => Packet::Ping(text()?),
-            PacketType::Pong => Packet::Pong(text()?),
-            PacketType::Message => Packet::Message(Message::Text(text()?)),
-            PacketType::Upgrade => Packet::Upgrade,
-            PacketType::Noop => Packet::Noop,
+    pub fn decode_text(data: Bytes) -> Result<Packet, DecodeError> {
+        decode_text_as(data, Utf8Bytes::try_from)
+    }
+
+    /// [`Packet::decode_text`] for a websocket text message, which the websocket layer has already
+    /// found to be UTF-8: the same packet, without checking the text a second time.
+    ///
+    /// # Errors
+    /// As [`Packet::decode_text`], but never [`DecodeError::InvalidUtf8`].
+    pub fn decode_utf8(text: Utf8Bytes) -> Result<Packet, DecodeError> {
+        // What follows the ASCII type digit (or `b`) of UTF-8 text is UTF-8 too.
+        decode_text_as(Bytes::from(text), |rest| {
+            Ok(Utf8Bytes::from_validated(rest))
         })
     }
 
@@ -247,6 +241,31 @@ impl Packet {
         self.encode_text(&mut out);
         Utf8Bytes::from_validated(Bytes::from(out))
     }
+}
+
+/// [`Packet::decode_text`], with `text` making the packet's text of what follows the type digit.
+fn decode_text_as(
+    mut data: Bytes,
+    text: impl FnOnce(Bytes) -> Result<Utf8Bytes, DecodeError>,
+) -> Result<Packet, DecodeError> {
+    let Some(&first) = data.first() else {
+        return Err(DecodeError::Empty);
+    };
+    if first == b'b' {
+        return decode_base64(&data[1..]).map(|b| Packet::Message(Message::Binary(b)));
+    }
+    let ty = PacketType::from_byte(first).ok_or(DecodeError::UnknownPacketType(first))?;
+    // The same buffer without the digit: like `data.slice(1..)`, without a reference count change.
+    data.advance(1);
+    Ok(match ty {
+        PacketType::Open => Packet::Open(text(data)?),
+        PacketType::Close => Packet::Close,
+        PacketType::Ping => Packet::Ping(text(data)?),
+        PacketType::Pong => Packet::Pong(text(data)?),
+        PacketType::Message => Packet::Message(Message::Text(text(data)?)),
+        PacketType::Upgrade => Packet::Upgrade,
+        PacketType::Noop => Packet::Noop,
+    })
 }
 
 /// Decodes standard base64 (padding optional) into a new buffer of at most `3/4 * input.len() + 3`

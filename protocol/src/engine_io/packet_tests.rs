@@ -5,8 +5,15 @@ use bytes::Bytes;
 use super::{Message, Packet, PacketType};
 use crate::engine_io::{DecodeError, Utf8Bytes};
 
+/// Decodes `s` with [`Packet::decode_text`], and checks that [`Packet::decode_utf8`] agrees when `s`
+/// is UTF-8.
 fn decode(s: &'static [u8]) -> Result<Packet, DecodeError> {
-    Packet::decode_text(Bytes::from_static(s))
+    let decoded = Packet::decode_text(Bytes::from_static(s));
+    if let Ok(text) = std::str::from_utf8(s) {
+        let from_utf8 = Packet::decode_utf8(Utf8Bytes::from_static(text));
+        assert_eq!(from_utf8, decoded, "decode_utf8({text:?})");
+    }
+    decoded
 }
 
 fn encode(p: &Packet) -> Vec<u8> {
