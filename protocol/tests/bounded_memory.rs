@@ -2,10 +2,11 @@
 //! more than a bound: a counting global allocator measures the peak of live heap bytes while each
 //! input is decoded (or encoded; the input itself is allocated before the measurement starts).
 //!
-//! The tests take turns (`one_at_a_time`), so no other test thread allocates during a measurement.
+//! Each thread counts only its own allocations (the counters are thread-local), so the test harness
+//! and the other tests, which allocate on their own threads whenever they like, are never measured.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::Cell;
 
 use bytes::Bytes;
 use oxio_protocol::engine_io::{self, Utf8Bytes, decode_payload};
@@ -14,17 +15,21 @@ use oxio_protocol::socket_io::{DecodeError, DecodeLimits, Decoded, Packet, Reass
 
 struct Counting;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    /// Bytes this thread has allocated and not freed (negative when it frees memory another thread
+    /// allocated).
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+    /// The highest `LIVE` since the last reset.
+    static PEAK: Cell<isize> = const { Cell::new(0) };
+}
 
-/// Held by every test for its whole run: the counters are global, so another test allocating at the
-/// same time would be measured too.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+/// Adds `bytes` (negative for a free) to this thread's count. Needs no allocation; a thread whose
+/// thread-locals are already gone is not counted.
+fn count(bytes: isize) {
+    let _ = LIVE.try_with(|live| {
+        live.set(live.get() + bytes);
+        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(live.get())));
+    });
 }
 
 #[allow(unsafe_code)]
@@ -34,8 +39,7 @@ unsafe impl GlobalAlloc for Counting {
         // SAFETY: as `System.alloc`, with the caller's layout.
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
-            let live = LIVE.fetch_add(layout.size(), Ordering::SeqCst) + layout.size();
-            PEAK.fetch_max(live, Ordering::SeqCst);
+            count(layout.size() as isize);
         }
         p
     }
@@ -43,7 +47,7 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: `ptr` came from `alloc` with this layout.
         unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::SeqCst);
+        count(-(layout.size() as isize));
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
@@ -51,9 +55,8 @@ unsafe impl GlobalAlloc for Counting {
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
             // Counted as if the old and the new block were both live, as they may be while copying.
-            let live = LIVE.fetch_add(new_size, Ordering::SeqCst) + new_size;
-            PEAK.fetch_max(live, Ordering::SeqCst);
-            LIVE.fetch_sub(layout.size(), Ordering::SeqCst);
+            count(new_size as isize);
+            count(-(layout.size() as isize));
         }
         p
     }
@@ -67,10 +70,10 @@ const MB: usize = 1 << 20;
 /// Peak heap bytes allocated by `f` above what was live when it started (what `f` returns is
 /// dropped inside the measurement).
 fn peak_of<T>(f: impl FnOnce() -> T) -> usize {
-    let base = LIVE.load(Ordering::SeqCst);
-    PEAK.store(base, Ordering::SeqCst);
+    let base = LIVE.with(Cell::get);
+    PEAK.with(|peak| peak.set(base));
     drop(std::hint::black_box(f()));
-    PEAK.load(Ordering::SeqCst) - base
+    usize::try_from(PEAK.with(Cell::get) - base).unwrap_or(0)
 }
 
 fn text(s: String) -> Utf8Bytes {
@@ -93,7 +96,6 @@ fn reassemble(t: &Utf8Bytes, attachments: usize) -> Result<Option<Packet>, Decod
 
 #[test]
 fn huge_declared_sizes_allocate_little() {
-    let _guard = one_at_a_time();
     let ten_mb = 10 * MB;
     let mut report = Vec::new();
     let mut check = |name: &str, bound: usize, peak: usize| {
@@ -281,7 +283,6 @@ fn huge_declared_sizes_allocate_little() {
 /// a binary packet, and just over the limit, are refused cheaply; the limit itself is accepted.
 #[test]
 fn nested_binary_packet_allocates_little() {
-    let _guard = one_at_a_time();
     let depth = MB;
     let nested = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
     let t = text(format!(
@@ -314,7 +315,6 @@ fn nested_binary_packet_allocates_little() {
 /// application's own data nests that deep: the decoders bound the depth).
 #[test]
 fn msgpack_encode_of_many_containers_allocates_little() {
-    let _guard = one_at_a_time();
     let mut report = Vec::new();
     let mut check = |name: &str, p: &Packet, times: usize| {
         let len = p.data.as_ref().map_or(0, |d| d.len());
