@@ -56,6 +56,7 @@ def metrics(scenario, result):
         "p99": latency.get("p99") / 1000 if latency.get("p99") is not None else None,
         "rss": rss / 1024 if rss is not None else None,
         "own": result.get("loadgen_cpu_share"),
+        "steal": result.get("host_steal_share"),
         "loss": result.get("loss"),
     }
 
@@ -102,11 +103,13 @@ def main():
         f"Medians of the runs in `{os.path.relpath(raw_dir)}`; ratios are medians of per-run ratios "
         "(rate: higher is better; CPU: lower is better). Server on one core, load generator on the other; "
         "see `shared/bench-contract.md`. A run whose load generator used more than 90 % of its core is "
-        "SATURATED: its rate is the load generator's, not the server's.",
+        "SATURATED: its rate is the load generator's, not the server's. Host steal is the share of the "
+        "machine's CPU time the hypervisor took during a run (the highest of the row's runs): where it is "
+        "more than a few %, every number of that row is disturbed.",
         "",
         "| scenario | server | runs ok/sat/failed | rate | p50 ms | p99 ms | server CPU | RSS/conn KB "
-        "| rate ×Node | CPU ×Node | rate ×calib | CPU ×calib | loadgen CPU |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| rate ×Node | CPU ×Node | rate ×calib | CPU ×calib | loadgen CPU | host steal |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     chart = []
     for scenario in scenarios:
@@ -128,6 +131,8 @@ def main():
                 f"| {fmt(ratio(ms, node, 'cpu'), 2, '×')} | {fmt(ratio(ms, calib, 'rate'), 2, '×')} "
                 f"| {fmt(ratio(ms, calib, 'cpu'), 2, '×')} | {fmt(med['own'] * 100 if med['own'] is not None else None, 0, ' %')} |"
             )
+            steals = [m["steal"] for m in ms.values() if m["steal"] is not None]
+            lines[-1] += f" {fmt(max(steals) * 100 if steals else None, 0, ' %')} |"
             chart.append((scenario, server, med["rate"], med["p99"]))
     with open(out_md, "w") as f:
         f.write("\n".join(lines) + "\n")

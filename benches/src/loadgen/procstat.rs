@@ -1,4 +1,5 @@
-//! What the load generator reads from `/proc`: CPU time and resident memory of a process.
+//! What the load generator reads from `/proc`: CPU time and resident memory of a process, and the
+//! time the host took from this machine's CPUs (steal).
 
 use std::time::Instant;
 
@@ -14,6 +15,21 @@ pub fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
     let utime: u64 = fields.nth(11)?.parse().ok()?;
     let stime: u64 = fields.next()?.parse().ok()?;
     Some((utime + stime) as f64 / rustix::param::clock_ticks_per_second() as f64)
+}
+
+/// The steal time of all CPUs of this machine so far, in seconds (`/proc/stat`, line `cpu`, field 8):
+/// time a virtual CPU wanted to run and the hypervisor ran something else. `None` where the kernel
+/// does not report it.
+pub fn steal_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let steal: u64 = line.split_whitespace().nth(8)?.parse().ok()?;
+    Some(steal as f64 / rustix::param::clock_ticks_per_second() as f64)
+}
+
+/// The number of CPUs this machine has online (steal is summed over all of them).
+fn online_cpus() -> f64 {
+    std::thread::available_parallelism().map_or(1.0, |n| n.get() as f64)
 }
 
 /// The resident set size of `pid` in KiB.
@@ -38,6 +54,7 @@ pub struct Snapshot {
     at: Instant,
     server: Option<f64>,
     own: Option<f64>,
+    steal: Option<f64>,
 }
 
 /// CPU use between two snapshots.
@@ -49,6 +66,8 @@ pub struct Usage {
     pub server: Option<f64>,
     /// Load generator CPU seconds.
     pub own: Option<f64>,
+    /// Seconds stolen by the host, summed over this machine's CPUs.
+    pub steal: Option<f64>,
 }
 
 impl Snapshot {
@@ -58,6 +77,7 @@ impl Snapshot {
             at: Instant::now(),
             server: server_pid.and_then(|pid| cpu_seconds(Some(pid))),
             own: cpu_seconds(None),
+            steal: steal_seconds(),
         }
     }
 
@@ -68,6 +88,7 @@ impl Snapshot {
             wall: later.at.duration_since(self.at).as_secs_f64(),
             server: delta(self.server, later.server),
             own: delta(self.own, later.own),
+            steal: delta(self.steal, later.steal),
         }
     }
 }
@@ -76,6 +97,12 @@ impl Usage {
     /// The share of one core the load generator used.
     pub fn own_share(&self) -> Option<f64> {
         Some(self.own? / self.wall.max(1e-9))
+    }
+
+    /// The share of the machine's CPU time the host stole: a shared machine's noise, which slows
+    /// every process alike. Runs with much of it are worth repeating.
+    pub fn steal_share(&self) -> Option<f64> {
+        Some(self.steal? / (self.wall.max(1e-9) * online_cpus()))
     }
 
     /// The share of one core the server used.
@@ -98,5 +125,8 @@ mod tests {
         std::hint::black_box(x);
         assert!(cpu_seconds(None).unwrap() >= before);
         assert!(rss_kib(std::process::id()).unwrap() > 0);
+        // Every Linux since 2.6.11 reports steal; it never decreases.
+        let steal = steal_seconds().expect("/proc/stat has steal");
+        assert!(steal >= 0.0 && steal_seconds().unwrap() >= steal);
     }
 }

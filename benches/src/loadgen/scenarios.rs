@@ -212,8 +212,14 @@ impl Run<'_> {
             self.set("held_deliveries_per_s", held_rate);
             self.set("steps", json!(steps));
             let saturated = steps.iter().any(|s| s["saturated"] == true);
+            // The step that ended the search decides the result as much as the one that held.
+            let steal = steps
+                .iter()
+                .filter_map(|s| s["host_steal_share"].as_f64())
+                .reduce(f64::max);
             self.merge(best.unwrap_or_else(|| steps[0].clone()));
             self.set("saturated", json!(saturated));
+            self.set("host_steal_share", json!(steal));
         } else {
             self.merge(steps.pop().expect("one step"));
         }
@@ -314,6 +320,7 @@ impl Run<'_> {
             "server_cpu_us_per_delivery": per_delivery,
             "server_cpu_share": server.server_share().map(|s| round(s, 3)),
             "loadgen_cpu_share": own_share.map(|s| round(s, 3)),
+            "host_steal_share": server.steal_share().map(|s| round(s, 3)),
             "saturated": own_share.is_some_and(|s| s > SATURATION),
             "receiver_pool": window.receive.map(|work| work.summary(own.wall)),
         })
@@ -371,6 +378,10 @@ impl Run<'_> {
         );
         self.set("server_cpu_us_per_connect", json!(per_connect));
         self.set("loadgen_cpu_share", json!(own_share.map(|s| round(s, 3))));
+        self.set(
+            "host_steal_share",
+            json!(usage.steal_share().map(|s| round(s, 3))),
+        );
         self.set(
             "saturated",
             json!(own_share.is_some_and(|s| s > SATURATION)),
