@@ -53,6 +53,12 @@ impl Shared {
             return Err(RequestError::ServerFull);
         }
         self.sessions.insert(session.id.clone(), session.clone());
+        // A shutdown that began since the check above either found this session among those it
+        // closes (it sets the flag before it looks) or is seen here: none is left open.
+        if self.is_shutting_down() {
+            self.sessions.remove(&session.id);
+            return Err(RequestError::ServerFull);
+        }
         Ok(())
     }
 }

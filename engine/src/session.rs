@@ -352,16 +352,14 @@ impl Session {
             return;
         }
         state.timer_generation += 1;
-        // Only a close the server chose lingers: what is queued goes out with one GET and the `1`
-        // with a later one (Node's drain-then-close; clients handle a payload's close packet
-        // before its other packets). Errors and timeouts drop the session at once (a later GET
-        // gets "Session ID unknown"), as in Node.
-        let server_chose = matches!(
-            reason,
-            CloseReason::ForcedClose | CloseReason::ServerShutdown
-        );
+        // Only a forced close lingers: what is queued goes out with one GET and the `1` with a
+        // later one (Node's drain-then-close; clients handle a payload's close packet before its
+        // other packets). Errors, timeouts and a shutdown drop the session at once (a parked GET
+        // still gets what is queued and the `1`; a later GET gets "Session ID unknown"), as in
+        // Node, whose server closes every client with `close(true)`, which discards: after a
+        // shutdown no GET may come to fetch a lingering close.
         let lingers = state.transport == TransportKind::Polling
-            && server_chose
+            && reason == CloseReason::ForcedClose
             && !(state.poll_parked && state.queue.is_empty());
         match (state.transport, reason) {
             (TransportKind::Polling, CloseReason::TransportClose) => {

@@ -161,3 +161,32 @@ async fn shutdown_is_bounded_by_its_timeout() {
     drop(ws);
     assert_no_panics();
 }
+
+/// A polling session without a parked GET is dropped by the shutdown at once, queued frames and all,
+/// as Node's `close(true)` discards: no GET may come afterwards to fetch a lingering close.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_drops_a_polling_session_between_its_gets() {
+    let mut server = TestServer::start(EngineConfig::default()).await;
+    let serve = server.take_serve();
+    let (sid, _) = polling_handshake(server.addr).await;
+    server.recorder.wait_opens(1).await;
+    server
+        .recorder
+        .socket(&sid)
+        .send(Frame::text("queued"))
+        .expect("send");
+    tokio::time::timeout(Duration::from_secs(2), server.engine.shutdown())
+        .await
+        .expect("shutdown did not finish");
+    assert_eq!(server.engine.session_count(), 0);
+    assert_eq!(
+        server.recorder.closes(),
+        vec![(sid, CloseReason::ServerShutdown)]
+    );
+    tokio::time::timeout(Duration::from_secs(2), serve)
+        .await
+        .expect("serve did not return")
+        .expect("serve task")
+        .expect("serve");
+    assert_no_panics();
+}
