@@ -27,9 +27,22 @@ pub fn steal_seconds() -> Option<f64> {
     Some(steal as f64 / rustix::param::clock_ticks_per_second() as f64)
 }
 
-/// The number of CPUs this machine has online (steal is summed over all of them).
+/// The number of CPUs this machine has online (steal is summed over all of them): the `cpuN` lines
+/// of `/proc/stat`. Not `available_parallelism`, which counts only the CPUs this process may run
+/// on, and the load generator runs pinned to one.
 fn online_cpus() -> f64 {
-    std::thread::available_parallelism().map_or(1.0, |n| n.get() as f64)
+    let count = std::fs::read_to_string("/proc/stat").map_or(0, |stat| count_cpu_lines(&stat));
+    count.max(1) as f64
+}
+
+/// The number of per-CPU lines (`cpu0`, `cpu1`, ...) in the text of `/proc/stat`.
+fn count_cpu_lines(stat: &str) -> usize {
+    stat.lines()
+        .filter(|line| {
+            line.strip_prefix("cpu")
+                .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+        })
+        .count()
 }
 
 /// The resident set size of `pid` in KiB.
@@ -128,5 +141,15 @@ mod tests {
         // Every Linux since 2.6.11 reports steal; it never decreases.
         let steal = steal_seconds().expect("/proc/stat has steal");
         assert!(steal >= 0.0 && steal_seconds().unwrap() >= steal);
+    }
+
+    #[test]
+    fn counts_the_machines_cpus_not_the_affinity() {
+        let stat = "cpu  10 0 5 100 0 0 0 3 0 0\ncpu0 5 0 2 50 0 0 0 1 0 0\n\
+                    cpu1 5 0 3 50 0 0 0 2 0 0\nintr 12345\nctxt 678\ncpu_extra 1\n";
+        assert_eq!(count_cpu_lines(stat), 2);
+        // Pinning limits what this process may use, never what the machine has.
+        let allowed = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert!(online_cpus() >= allowed as f64);
     }
 }
