@@ -315,17 +315,22 @@ fn unmask(masked: &[u8], mask: [u8; 4]) -> Vec<u8> {
     out
 }
 
-/// Appends `masked` to `out`, unmasked. Four bytes at a time, which the compiler vectorizes.
+/// Appends `masked` to `out`, unmasked: one copy, then the mask XORed in place eight bytes at a time
+/// (a loop the compiler vectorizes; appending word by word checked the capacity for every word).
 fn unmask_into(out: &mut Vec<u8>, masked: &[u8], mask: [u8; 4]) {
-    let word = u32::from_ne_bytes(mask);
-    let mut chunks = masked.chunks_exact(4);
-    out.reserve(masked.len());
+    let start = out.len();
+    out.extend_from_slice(masked);
+    let [a, b, c, d] = mask;
+    let word = u64::from_ne_bytes([a, b, c, d, a, b, c, d]);
+    let mut chunks = out[start..].chunks_exact_mut(8);
     for chunk in &mut chunks {
-        let value = u32::from_ne_bytes(chunk.try_into().expect("4 bytes")) ^ word;
-        out.extend_from_slice(&value.to_ne_bytes());
+        let value = u64::from_ne_bytes((&*chunk).try_into().expect("8 bytes")) ^ word;
+        chunk.copy_from_slice(&value.to_ne_bytes());
     }
-    let rest = chunks.remainder();
-    out.extend(rest.iter().zip(mask).map(|(byte, m)| byte ^ m));
+    // The rest starts at a multiple of 8, so with the mask's first byte.
+    for (byte, m) in chunks.into_remainder().iter_mut().zip(mask.iter().cycle()) {
+        *byte ^= m;
+    }
 }
 
 /// Appends an unmasked final frame (as a server sends it) to `out`.
@@ -496,6 +501,25 @@ mod tests {
         server_frame(&mut out, PONG, &[7; 200]);
         assert_eq!(out[..4], [0x8a, 126, 0, 200]);
         assert_eq!(out.len(), 204);
+    }
+
+    #[test]
+    fn unmasking_matches_its_definition() {
+        // RFC 6455 5.3: byte i is XORed with mask[i % 4], whatever the length and however the
+        // message is split into frames.
+        let mask = [0x37, 0xfa, 0x21, 0x3d];
+        let payload: Vec<u8> = (0..40u8).map(|i| i.wrapping_mul(73)).collect();
+        for len in 0..payload.len() {
+            let masked: Vec<u8> = payload[..len]
+                .iter()
+                .enumerate()
+                .map(|(i, byte)| byte ^ mask[i % 4])
+                .collect();
+            let mut out = b"kept".to_vec();
+            unmask_into(&mut out, &masked, mask);
+            assert_eq!(out[..4], *b"kept");
+            assert_eq!(out[4..], payload[..len], "length {len}");
+        }
     }
 
     #[test]
