@@ -101,6 +101,9 @@ impl Frame {
     /// A text message written by `write` straight into the frame, after the `4` this adds: for
     /// encoders that would otherwise build the text and copy it.
     ///
+    /// `capacity` is what `write` will append. When it is exact the frame costs one allocation; a
+    /// buffer left with room to spare gets a second one, for its refcount, when it is frozen.
+    ///
     /// `write` must append UTF-8, as the encoders of `oxio_protocol::socket_io` do (they write
     /// `&str`s and ASCII). That is checked in debug builds only, like [`Frame::packet`]'s text: in
     /// release builds the check would be a second pass over every message sent.

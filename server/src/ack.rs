@@ -46,7 +46,7 @@ impl AckSender {
             self.id,
             &args,
         )?;
-        self.socket.send_encoded(&packet)
+        self.socket.send_encoded(packet)
     }
 }
 

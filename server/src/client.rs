@@ -134,7 +134,7 @@ impl Client {
         }
         let Some(namespace) = self.io.namespace_for(name) else {
             let error = ConnectError::new("Invalid namespace");
-            let _ = self.send(&encode::connect_error(self.io.parser(), name, &error));
+            let _ = self.send(encode::connect_error(self.io.parser(), name, &error));
             return;
         };
         let auth = packet
@@ -182,7 +182,7 @@ impl Client {
                 match namespace.run_middlewares(&socket).await {
                     Ok(()) => client.finish_connect(&namespace, socket, restored),
                     Err(error) => {
-                        let _ = client.send(&encode::connect_error(
+                        let _ = client.send(encode::connect_error(
                             namespace.parser(),
                             namespace.name(),
                             &error,
@@ -217,11 +217,11 @@ impl Client {
             socket.id(),
             socket.pid().map(|pid| &**pid),
         );
-        if self.send(&connect).is_ok() {
+        if self.send(connect).is_ok() {
             // Node writes CONNECT on its own and what the handler emits a write later; clients that
             // handle one read per event-loop turn (the official test suite's) depend on it.
             self.conn.pause_after_queued(CONNECT_WRITE_PAUSE);
-            for packet in &restored.missed {
+            for packet in restored.missed {
                 let _ = self.send(packet);
             }
             namespace.call_connection_handler(socket);
@@ -234,9 +234,10 @@ impl Client {
     }
 
     /// Queues a packet; a full queue closes the connection as too slow.
-    pub(crate) fn send(&self, packet: &EncodedPacket) -> Result<(), EmitError> {
-        for frame in &packet.frames {
-            match self.conn.send(frame.clone()) {
+    pub(crate) fn send(&self, packet: EncodedPacket) -> Result<(), EmitError> {
+        // Moved, not cloned: a frame's buffer that is never shared needs no refcount allocation.
+        for frame in packet.frames {
+            match self.conn.send(frame) {
                 Ok(()) => {}
                 Err(SendError::Closed(_)) => return Err(EmitError::Disconnected),
                 Err(SendError::Full(_)) => {

@@ -45,11 +45,6 @@ fn text_with_attachments(text: Frame, args: &Args) -> EncodedPacket {
     EncodedPacket { frames }
 }
 
-/// Room for the packet header and the JSON array around the arguments.
-fn capacity(namespace: &str, event: &str, args: &Args) -> usize {
-    32 + namespace.len() + event.len() + args.raw().iter().map(|a| a.len() + 1).sum::<usize>()
-}
-
 /// The JSON array `[event?, args...]` (the data of an event or ack, for msgpack and for other
 /// nodes).
 ///
@@ -100,7 +95,10 @@ pub(crate) fn event(
     let attachments = args.attachments().len();
     match parser {
         Parser::Default => {
-            let text = Frame::text_with(capacity(namespace, event, args), |out| {
+            // Sized exactly (for any event name that needs no escaping): a frame whose buffer
+            // is full is frozen without a second allocation for its refcount.
+            let len = socket_io::binary_event_len(namespace, id, event, args.raw(), attachments);
+            let text = Frame::text_with(len, |out| {
                 socket_io::encode_binary_event(out, namespace, id, event, args.raw(), attachments);
             });
             Ok(text_with_attachments(text, args))
@@ -126,7 +124,8 @@ pub(crate) fn ack(
     let attachments = args.attachments().len();
     match parser {
         Parser::Default => {
-            let text = Frame::text_with(capacity(namespace, "", args), |out| {
+            let len = socket_io::binary_ack_len(namespace, id, args.raw(), attachments);
+            let text = Frame::text_with(len, |out| {
                 socket_io::encode_binary_ack(out, namespace, id, args.raw(), attachments);
             });
             Ok(text_with_attachments(text, args))

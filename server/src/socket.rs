@@ -285,7 +285,7 @@ impl Socket {
             self.deliver(&packet, true);
             Ok(())
         } else {
-            self.send_encoded(&packet)
+            self.send_encoded(packet)
         }
     }
 
@@ -370,14 +370,14 @@ impl Socket {
             self.inner.client.disconnect_all();
         } else if self.connected() {
             let packet = encode::disconnect(self.parser(), self.namespace_name());
-            let _ = self.send_encoded(&packet);
+            let _ = self.send_encoded(packet);
             self.inner.client.forget(self.namespace_name());
             self.close(DisconnectReason::ServerNamespaceDisconnect);
         }
     }
 
     /// Queues an encoded packet. A full queue means the client is too slow: it is disconnected.
-    pub(crate) fn send_encoded(&self, packet: &EncodedPacket) -> Result<(), EmitError> {
+    pub(crate) fn send_encoded(&self, packet: EncodedPacket) -> Result<(), EmitError> {
         self.inner.client.send(packet)
     }
 

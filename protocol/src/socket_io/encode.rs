@@ -157,7 +157,7 @@ pub fn encode_binary_event(
     args: &[impl JsonArg],
     attachments: usize,
 ) {
-    out.reserve(header_len(attachments, namespace, id) + array_len_hint(Some(event), args));
+    out.reserve(binary_event_len(namespace, id, event, args, attachments));
     let packet_type = PacketType::Event.for_attachments(attachments);
     write_header(out, packet_type, attachments, namespace, id);
     write_array(out, Some(event), args);
@@ -176,10 +176,33 @@ pub fn encode_binary_ack(
     args: &[impl JsonArg],
     attachments: usize,
 ) {
-    out.reserve(header_len(attachments, namespace, Some(id)) + array_len_hint(None, args));
+    out.reserve(binary_ack_len(namespace, id, args, attachments));
     let packet_type = PacketType::Ack.for_attachments(attachments);
     write_header(out, packet_type, attachments, namespace, Some(id));
     write_array(out, None, args);
+}
+
+/// The number of bytes [`encode_binary_event`] writes with these arguments, exactly when the event
+/// name needs no JSON escaping (no `"`, `\` or control character), else a lower bound: for buffers
+/// sized to what they will hold.
+pub fn binary_event_len(
+    namespace: &str,
+    id: Option<u64>,
+    event: &str,
+    args: &[impl JsonArg],
+    attachments: usize,
+) -> usize {
+    header_len(attachments, namespace, id) + array_len(Some(event), args)
+}
+
+/// The number of bytes [`encode_binary_ack`] writes with these arguments, exactly.
+pub fn binary_ack_len(
+    namespace: &str,
+    id: u64,
+    args: &[impl JsonArg],
+    attachments: usize,
+) -> usize {
+    header_len(attachments, namespace, Some(id)) + array_len(None, args)
 }
 
 /// Appends a CONNECT: `0[<namespace>,][<data>]`; the server's reply carries `{"sid":"..."}`.
@@ -213,13 +236,8 @@ fn names_namespace(namespace: &str) -> bool {
 }
 
 /// Number of decimal digits of `n`.
-fn digits(mut n: u64) -> usize {
-    let mut len = 1;
-    while n >= 10 {
-        n /= 10;
-        len += 1;
-    }
-    len
+fn digits(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |log| log as usize + 1)
 }
 
 fn header_len(attachments: usize, namespace: &str, id: Option<u64>) -> usize {
@@ -277,10 +295,12 @@ fn write_json_str(out: &mut BytesMut, s: &str) {
     let _ = s.serialize(&mut ser);
 }
 
-/// A lower bound of what [`write_array`] writes (escaping may add to the name).
-fn array_len_hint(name: Option<&str>, args: &[impl JsonArg]) -> usize {
-    let name = name.map_or(0, |n| n.len() + 3);
-    2 + name + args.iter().map(|a| a.json().len() + 1).sum::<usize>()
+/// What [`write_array`] writes, exactly unless the name needs escaping (then a lower bound).
+fn array_len(name: Option<&str>, args: &[impl JsonArg]) -> usize {
+    let items = usize::from(name.is_some()) + args.len();
+    let commas = items.saturating_sub(1);
+    let name = name.map_or(0, |n| n.len() + 2);
+    2 + name + commas + args.iter().map(|a| a.json().len()).sum::<usize>()
 }
 
 /// Writes `["name",args...]`, or `[args...]` without a name.

@@ -91,8 +91,8 @@ pub use binary::{PartialPacket, Reassembly};
 pub use data_index::DataIndex;
 pub use decode::{DecodeLimits, Decoded, MAX_DEPTH, RESERVED_EVENTS};
 pub use encode::{
-    JsonArg, RawJson, encode_ack, encode_binary_ack, encode_binary_event, encode_connect,
-    encode_connect_error, encode_disconnect, encode_event,
+    JsonArg, RawJson, binary_ack_len, binary_event_len, encode_ack, encode_binary_ack,
+    encode_binary_event, encode_connect, encode_connect_error, encode_disconnect, encode_event,
 };
 pub use error::DecodeError;
 pub use packet::{Packet, PacketType};

@@ -5,8 +5,8 @@ use bytes::{Bytes, BytesMut};
 use super::{NO_ARGS, complete, decode, raw, written};
 use crate::engine_io::Utf8Bytes;
 use crate::socket_io::{
-    Decoded, MAX_ACK_ID, Packet, PacketType as T, RawJson, encode_ack, encode_binary_ack,
-    encode_binary_event, encode_event,
+    Decoded, MAX_ACK_ID, Packet, PacketType as T, RawJson, binary_ack_len, binary_event_len,
+    encode_ack, encode_binary_ack, encode_binary_event, encode_event,
 };
 
 #[test]
@@ -112,6 +112,40 @@ fn hot_path_encoders() {
     encode_event(&mut out, "/", None, "e", NO_ARGS);
     encode_event(&mut out, "/", None, "f", NO_ARGS);
     assert_eq!(&out[..], br#"x2["e"]2["f"]"#);
+}
+
+#[test]
+fn hot_path_lengths_are_what_is_written() {
+    let arg_lists: [&[&RawJson]; 4] = [
+        NO_ARGS,
+        &[raw("null")],
+        &[raw(r#"{"t":1,"p":"\u00e9"}"#), raw("[1,2]")],
+        &[raw("1"), raw(r#""é""#), raw("{}"), raw("true")],
+    ];
+    for namespace in ["", "/", "/chat"] {
+        for id in [None, Some(0), Some(9), Some(10), Some(MAX_ACK_ID)] {
+            for attachments in [0, 1, 10] {
+                for args in arg_lists {
+                    for event in ["e", "message", "é t"] {
+                        let event_text = written(|o| {
+                            encode_binary_event(o, namespace, id, event, args, attachments);
+                        });
+                        let expected = binary_event_len(namespace, id, event, args, attachments);
+                        assert_eq!(event_text.len(), expected, "{event_text}");
+                    }
+                    let Some(id) = id else { continue };
+                    let ack_text =
+                        written(|o| encode_binary_ack(o, namespace, id, args, attachments));
+                    let expected = binary_ack_len(namespace, id, args, attachments);
+                    assert_eq!(ack_text.len(), expected, "{ack_text}");
+                }
+            }
+        }
+    }
+    // A name that needs escaping writes more than the length says, never less.
+    let escaped = written(|o| encode_binary_event(o, "/", None, "a\"b\n", NO_ARGS, 0));
+    assert_eq!(escaped, r#"2["a\"b\n"]"#);
+    assert!(binary_event_len("/", None, "a\"b\n", NO_ARGS, 0) < escaped.len());
 }
 
 #[test]
