@@ -57,6 +57,7 @@ def metrics(scenario, result):
         "rss": rss / 1024 if rss is not None else None,
         "own": result.get("loadgen_cpu_share"),
         "steal": result.get("host_steal_share"),
+        "kernel": result.get("server_kernel_share"),
         "loss": result.get("loss"),
     }
 
@@ -105,11 +106,12 @@ def main():
         "see `shared/bench-contract.md`. A run whose load generator used more than 90 % of its core is "
         "SATURATED: its rate is the load generator's, not the server's. Host steal is the share of the "
         "machine's CPU time the hypervisor took during a run (the highest of the row's runs): where it is "
-        "more than a few %, every number of that row is disturbed.",
+        "more than a few %, every number of that row is disturbed. Kernel is the share of the server's CPU "
+        "time spent in the kernel (system calls and the network stack's work in them).",
         "",
-        "| scenario | server | runs ok/sat/failed | rate | p50 ms | p99 ms | server CPU | RSS/conn KB "
+        "| scenario | server | runs ok/sat/failed | rate | p50 ms | p99 ms | server CPU | kernel | RSS/conn KB "
         "| rate ×Node | CPU ×Node | rate ×calib | CPU ×calib | loadgen CPU | host steal |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     chart = []
     for scenario in scenarios:
@@ -121,12 +123,13 @@ def main():
             statuses = [r.get("status") for r in runs.values()]
             counts = "/".join(str(statuses.count(s)) for s in ("OK", "SATURATED", "FAILED"))
             ms = per_run[(scenario, server)]
-            med = {k: median(m[k] for m in ms.values()) for k in ("rate", "cpu", "p50", "p99", "rss", "own")}
+            med = {k: median(m[k] for m in ms.values()) for k in ("rate", "cpu", "kernel", "p50", "p99", "rss", "own")}
             node = per_run.get((scenario, "node"), {})
             calib = per_run.get((scenario, "calibration"), {})
             lines.append(
                 f"| {scenario} | {server} | {counts} | {fmt(med['rate'], 0)} {rate_unit} | {fmt(med['p50'], 2)} "
                 f"| {fmt(med['p99'], 2)} | {fmt(med['cpu'], 2)} {cpu_unit if med['cpu'] is not None else ''} "
+                f"| {fmt(med['kernel'] * 100 if med['kernel'] is not None else None, 0, ' %')} "
                 f"| {fmt(med['rss'], 1)} | {fmt(ratio(ms, node, 'rate'), 2, '×')} "
                 f"| {fmt(ratio(ms, node, 'cpu'), 2, '×')} | {fmt(ratio(ms, calib, 'rate'), 2, '×')} "
                 f"| {fmt(ratio(ms, calib, 'cpu'), 2, '×')} | {fmt(med['own'] * 100 if med['own'] is not None else None, 0, ' %')} |"

@@ -5,6 +5,20 @@ use std::time::Instant;
 
 /// utime + stime of `pid` (or of this process for `None`) in seconds, all threads included.
 pub fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
+    cpu_times(pid).map(|times| times.user + times.system)
+}
+
+/// The CPU time of a process, in seconds: in user space (utime) and in the kernel (stime).
+#[derive(Debug, Clone, Copy)]
+pub struct CpuTimes {
+    /// Seconds in user space.
+    pub user: f64,
+    /// Seconds in the kernel.
+    pub system: f64,
+}
+
+/// utime and stime of `pid` (or of this process for `None`), all threads included.
+pub fn cpu_times(pid: Option<u32>) -> Option<CpuTimes> {
     let path = match pid {
         Some(pid) => format!("/proc/{pid}/stat"),
         None => "/proc/self/stat".to_owned(),
@@ -14,7 +28,11 @@ pub fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
     let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
     let utime: u64 = fields.nth(11)?.parse().ok()?;
     let stime: u64 = fields.next()?.parse().ok()?;
-    Some((utime + stime) as f64 / rustix::param::clock_ticks_per_second() as f64)
+    let ticks = rustix::param::clock_ticks_per_second() as f64;
+    Some(CpuTimes {
+        user: utime as f64 / ticks,
+        system: stime as f64 / ticks,
+    })
 }
 
 /// The steal time of all CPUs of this machine so far, in seconds (`/proc/stat`, line `cpu`, field 8):
@@ -65,7 +83,7 @@ pub fn raise_nofile_limit() -> Option<u64> {
 #[derive(Debug, Clone, Copy)]
 pub struct Snapshot {
     at: Instant,
-    server: Option<f64>,
+    server: Option<CpuTimes>,
     own: Option<f64>,
     steal: Option<f64>,
 }
@@ -77,6 +95,8 @@ pub struct Usage {
     pub wall: f64,
     /// Server CPU seconds, when a server pid was given and readable.
     pub server: Option<f64>,
+    /// The part of `server` spent in the kernel.
+    pub server_system: Option<f64>,
     /// Load generator CPU seconds.
     pub own: Option<f64>,
     /// Seconds stolen by the host, summed over this machine's CPUs.
@@ -88,7 +108,7 @@ impl Snapshot {
     pub fn take(server_pid: Option<u32>) -> Self {
         Self {
             at: Instant::now(),
-            server: server_pid.and_then(|pid| cpu_seconds(Some(pid))),
+            server: server_pid.and_then(|pid| cpu_times(Some(pid))),
             own: cpu_seconds(None),
             steal: steal_seconds(),
         }
@@ -97,9 +117,14 @@ impl Snapshot {
     /// What was used since `self`, up to `later`.
     pub fn until(&self, later: &Snapshot) -> Usage {
         let delta = |a: Option<f64>, b: Option<f64>| Some(b? - a?);
+        let (server, later_server) = (self.server, later.server);
         Usage {
             wall: later.at.duration_since(self.at).as_secs_f64(),
-            server: delta(self.server, later.server),
+            server: delta(
+                server.map(|t| t.user + t.system),
+                later_server.map(|t| t.user + t.system),
+            ),
+            server_system: delta(server.map(|t| t.system), later_server.map(|t| t.system)),
             own: delta(self.own, later.own),
             steal: delta(self.steal, later.steal),
         }
@@ -122,6 +147,13 @@ impl Usage {
     pub fn server_share(&self) -> Option<f64> {
         Some(self.server? / self.wall.max(1e-9))
     }
+
+    /// The share of the server's CPU time spent in the kernel (system calls, and the network stack
+    /// work they do).
+    pub fn server_kernel_share(&self) -> Option<f64> {
+        let server = self.server.filter(|&s| s > 0.0)?;
+        Some(self.server_system? / server)
+    }
 }
 
 #[cfg(test)]
@@ -137,6 +169,9 @@ mod tests {
         }
         std::hint::black_box(x);
         assert!(cpu_seconds(None).unwrap() >= before);
+        let times = cpu_times(None).expect("own stat");
+        assert!(times.user > 0.0 && times.system >= 0.0);
+        assert!(times.user + times.system >= before);
         assert!(rss_kib(std::process::id()).unwrap() > 0);
         // Every Linux since 2.6.11 reports steal; it never decreases.
         let steal = steal_seconds().expect("/proc/stat has steal");

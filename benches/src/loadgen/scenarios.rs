@@ -319,6 +319,7 @@ impl Run<'_> {
             "server_cpu_s": server.server.map(|s| round(s, 3)),
             "server_cpu_us_per_delivery": per_delivery,
             "server_cpu_share": server.server_share().map(|s| round(s, 3)),
+            "server_kernel_share": server.server_kernel_share().map(|s| round(s, 3)),
             "loadgen_cpu_share": own_share.map(|s| round(s, 3)),
             "host_steal_share": server.steal_share().map(|s| round(s, 3)),
             "saturated": own_share.is_some_and(|s| s > SATURATION),
@@ -377,6 +378,8 @@ impl Run<'_> {
             json!((connected as f64 / elapsed).round()),
         );
         self.set("server_cpu_us_per_connect", json!(per_connect));
+        let kernel_share = usage.server_kernel_share().map(|s| round(s, 3));
+        self.set("server_kernel_share", json!(kernel_share));
         self.set("loadgen_cpu_share", json!(own_share.map(|s| round(s, 3))));
         self.set(
             "host_steal_share",
