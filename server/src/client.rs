@@ -8,7 +8,6 @@
 //! - A full outgoing queue (a client too slow to read) closes the connection with
 //!   "transport error" instead of growing memory.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -30,7 +29,9 @@ use crate::socket::{Socket, SocketIdentity};
 pub(crate) struct Client {
     conn: oxio_engine::Socket,
     io: Arc<IoInner>,
-    sockets: Mutex<HashMap<Room, Socket>>,
+    /// Its socket on each namespace it joined. A list, not a map: a connection joins a few
+    /// namespaces, and comparing their names is cheaper than hashing the one a packet names.
+    sockets: Mutex<Vec<Socket>>,
     reassembly: Mutex<Reassembly>,
     /// A reason decided here (parse error, slow client, ...) that overrides the engine's.
     close_reason: Mutex<Option<DisconnectReason>>,
@@ -110,7 +111,7 @@ impl Client {
             self.connect(packet);
             return Ok(());
         }
-        let socket = self.sockets.lock().get(packet.namespace.as_str()).cloned();
+        let socket = self.socket_on(packet.namespace.as_str());
         let Some(socket) = socket else {
             // Not connected to that namespace: Node ignores the packet.
             return Ok(());
@@ -129,7 +130,7 @@ impl Client {
 
     fn connect(self: &Arc<Self>, packet: Packet) {
         let name = packet.namespace.as_str();
-        if self.sockets.lock().contains_key(name) {
+        if self.socket_on(name).is_some() {
             return;
         }
         let Some(namespace) = self.io.namespace_for(name) else {
@@ -205,9 +206,11 @@ impl Client {
             return;
         }
         self.settle_connect_deadline();
-        self.sockets
-            .lock()
-            .insert(namespace.name().into(), socket.clone());
+        {
+            let mut sockets = self.sockets.lock();
+            sockets.retain(|known| known.namespace_name() != namespace.name());
+            sockets.push(socket.clone());
+        }
         socket.mark_connected();
         namespace.add(&socket);
         socket.join(restored.rooms);
@@ -230,7 +233,16 @@ impl Client {
 
     /// Forgets the socket of a namespace (it disconnected on its own).
     pub(crate) fn forget(&self, namespace: &str) {
-        self.sockets.lock().remove(namespace);
+        self.sockets
+            .lock()
+            .retain(|socket| socket.namespace_name() != namespace);
+    }
+
+    /// Its socket on the namespace of that name, if it joined it.
+    fn socket_on(&self, namespace: &str) -> Option<Socket> {
+        let sockets = self.sockets.lock();
+        let socket = sockets.iter().find(|s| s.namespace_name() == namespace);
+        socket.cloned()
     }
 
     /// Queues a packet; a full queue closes the connection as too slow.
@@ -280,7 +292,7 @@ impl Client {
 
     /// Disconnects every socket of the connection ("server namespace disconnect"), then closes it.
     pub(crate) fn disconnect_all(&self) {
-        let sockets: Vec<Socket> = self.sockets.lock().values().cloned().collect();
+        let sockets: Vec<Socket> = self.sockets.lock().clone();
         for socket in sockets {
             socket.disconnect(false);
         }
@@ -317,7 +329,7 @@ impl Client {
     pub(crate) fn on_close(&self, reason: CloseReason) {
         self.settle_connect_deadline();
         let reason = self.close_reason.lock().unwrap_or(reason.into());
-        let sockets: Vec<Socket> = self.sockets.lock().drain().map(|(_, s)| s).collect();
+        let sockets = std::mem::take(&mut *self.sockets.lock());
         for socket in sockets {
             socket.close(reason);
         }

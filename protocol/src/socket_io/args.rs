@@ -76,7 +76,10 @@ impl Packet {
             return Err(invalid);
         }
         let whole = Bytes::from(data.clone());
-        let mut args = Vec::new();
+        let indexed = self.index.elements_of(data);
+        // Sized once when the decoder counted the elements.
+        let capacity = indexed.as_ref().map_or(0, |e| e.len().saturating_sub(skip));
+        let mut args = Vec::with_capacity(capacity);
         let mut seen = 0;
         let mut on_element = |element: Range<usize>| {
             // The ranges are in bounds and on char boundaries; `get` checks both.
@@ -86,7 +89,7 @@ impl Packet {
             seen += 1;
             ControlFlow::Continue(())
         };
-        match self.index.elements_of(data) {
+        match indexed {
             Some(elements) => elements.for_each(|element| {
                 let _ = on_element(element);
             }),

@@ -64,7 +64,7 @@ impl DataIndex {
     pub(super) fn elements_of(
         &self,
         data: &Utf8Bytes,
-    ) -> Option<impl Iterator<Item = Range<usize>> + '_> {
+    ) -> Option<impl ExactSizeIterator<Item = Range<usize>> + '_> {
         let (indexed, elements) = self.known.as_ref()?;
         let same =
             indexed.as_str().as_ptr() == data.as_str().as_ptr() && indexed.len() == data.len();
