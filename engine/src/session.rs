@@ -254,6 +254,12 @@ impl Session {
         }
     }
 
+    /// See [`crate::Socket::is_writable`].
+    pub(crate) fn is_writable(&self) -> bool {
+        let state = self.state.lock();
+        matches!(state.phase, Phase::Open | Phase::Upgrading { .. }) && self.writable(&state)
+    }
+
     pub(crate) fn is_open(&self) -> bool {
         matches!(
             self.state.lock().phase,

@@ -121,6 +121,13 @@ impl Socket {
         self.session.is_open()
     }
 
+    /// Whether a frame sent now goes out at once, so a volatile send would not be dropped (Node's
+    /// `transport.writable`): a polling GET is waiting with nothing queued, or the websocket is not
+    /// in the middle of a write. False once the session is closing.
+    pub fn is_writable(&self) -> bool {
+        self.session.is_writable()
+    }
+
     /// Queues a frame. Frames go out in order, batched with whatever else is queued.
     pub fn send(&self, frame: Frame) -> Result<(), SendError> {
         self.session.send(frame, false)

@@ -248,6 +248,43 @@ async fn queued_frames_leave_in_one_payload() {
     assert_no_panics();
 }
 
+/// A volatile send goes out only while a GET is parked with nothing queued (Node's
+/// `transport.writable`), and `is_writable` says so beforehand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn volatile_frames_need_a_parked_get() {
+    let server = TestServer::start(EngineConfig::default()).await;
+    let (sid, _) = polling_handshake(server.addr).await;
+    let socket = server.recorder.socket(&sid);
+    assert!(!socket.is_writable(), "no GET parked yet");
+    assert!(
+        socket
+            .send_volatile(oxio_engine::Frame::text("dropped"))
+            .is_err(),
+        "a volatile frame without a GET is handed back"
+    );
+    let addr = server.addr;
+    let get = {
+        let sid = sid.clone();
+        tokio::spawn(async move { poll(addr, &sid).await })
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !socket.is_writable() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the GET never parked"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    socket
+        .send_volatile(oxio_engine::Frame::text("delivered"))
+        .expect("a parked GET takes a volatile frame");
+    assert_eq!(packets(&get.await.expect("GET").body), vec!["4delivered"]);
+    assert!(!socket.is_writable(), "the GET answered, none parked");
+    socket.close();
+    assert!(!socket.is_writable(), "closing");
+    assert_no_panics();
+}
+
 /// The packets of a polling payload but noops (Node sends `6` before a delayed close packet).
 fn without_noops(body: &[u8]) -> Vec<String> {
     packets(body).into_iter().filter(|p| p != "6").collect()

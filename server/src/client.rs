@@ -305,6 +305,11 @@ impl Client {
         self.conn.close();
     }
 
+    /// Whether its transport sends a packet queued now at once (see [`oxio_engine::Socket::is_writable`]).
+    pub(crate) fn is_writable(&self) -> bool {
+        self.conn.is_writable()
+    }
+
     /// Whether no namespace has connected yet and the connection is open.
     pub(crate) fn awaits_connect(&self) -> bool {
         self.awaiting_connect.load(Ordering::Acquire)

@@ -154,6 +154,12 @@ impl Socket {
         self.inner.connected.load(Ordering::Acquire)
     }
 
+    /// Whether a packet emitted now goes out at once, so a volatile emit would reach this client
+    /// (Node's `socket.conn.transport.writable`).
+    pub fn is_writable(&self) -> bool {
+        self.connected() && self.inner.client.is_writable()
+    }
+
     pub(crate) fn mark_connected(&self) {
         self.inner.connected.store(true, Ordering::Release);
     }

@@ -5,9 +5,10 @@
 
 mod support;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use oxio_server::{Args, BroadcastAckError, BroadcastOperator, Io, Payload};
+use oxio_server::{Args, BroadcastAckError, BroadcastOperator, Io, Payload, Socket};
 use serde_json::{Value, json};
 use support::{Mode, TestIo, assert_no_panics, io_config, per_mode, run_node};
 
@@ -31,11 +32,34 @@ async fn survey(operator: BroadcastOperator, tag: &str) -> Value {
     }
 }
 
+/// Waits until a packet emitted now reaches every socket at once (a loaded machine may take a while
+/// to send a polling client's next GET).
+async fn every_client_writable(sockets: &Mutex<Vec<Socket>>) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let all_writable = || {
+        let sockets = sockets.lock().unwrap();
+        sockets
+            .iter()
+            .filter(|s| s.connected())
+            .all(Socket::is_writable)
+    };
+    while !all_writable() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "clients not writable"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 async fn start() -> TestIo {
     TestIo::start(io_config(), |io: &Io, log| {
         let (io, log) = (io.clone(), log.clone());
+        let sockets = Arc::new(Mutex::new(Vec::new()));
         io.clone().of("/").on_connection(move |socket| {
             log.record_connection(&socket);
+            sockets.lock().unwrap().push(socket.clone());
+            let sockets = sockets.clone();
             let rooms: Vec<String> =
                 serde_json::from_value(socket.handshake().auth["rooms"].clone()).expect("rooms");
             socket.join(rooms);
@@ -64,9 +88,9 @@ async fn start() -> TestIo {
                     "end" => io.emit("end", &op),
                     "volatile" => {
                         // Once every client is idle again (a polling GET waiting): delivered.
-                        let io = io.clone();
+                        let (io, sockets) = (io.clone(), sockets.clone());
                         tokio::spawn(async move {
-                            tokio::time::sleep(Duration::from_millis(150)).await;
+                            every_client_writable(&sockets).await;
                             io.broadcast()
                                 .volatile()
                                 .emit("msg", &op)
