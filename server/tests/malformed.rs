@@ -190,7 +190,8 @@ async fn connect_timeout_in_waves() {
         silent.read_to_end().await;
         let waited = started.elapsed();
         assert!(
-            waited >= timeout && waited < timeout + Duration::from_secs(1),
+            // Late only by what a stalled host adds; a lost deadline would wait for the ping timeout.
+            waited >= timeout && waited < timeout + Duration::from_secs(3),
             "closed after {waited:?}"
         );
         // The queue runs empty: the next wave starts another driver.
