@@ -39,6 +39,7 @@ mod sid;
 mod socket;
 mod timers;
 mod websocket;
+mod writer_wake;
 mod ws_stream;
 
 pub use config::{AllowRequest, Cors, CorsOrigin, EngineConfig, Refusal, Transports};

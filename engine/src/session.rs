@@ -26,10 +26,8 @@
 use std::any::Any;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use futures_util::task::AtomicWaker;
 use oxio_protocol::engine_io::{Message, Packet};
 use parking_lot::Mutex;
 use tokio::sync::Notify;
@@ -38,6 +36,7 @@ use crate::engine::Shared;
 use crate::frame::Frame;
 use crate::request::{RequestInfo, TransportKind};
 use crate::socket::{CloseReason, SendError, Socket};
+use crate::writer_wake::WriterWake;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Phase {
@@ -83,10 +82,8 @@ pub(crate) struct Session {
     /// Wakes the parked GET. `notify_one` keeps a permit, so no wake-up is lost between checking
     /// the queue and waiting.
     pub(crate) wake: Notify,
-    /// Wakes the websocket task: cheaper than `wake` for a wake-up per delivery. `writer_woken`
-    /// stays set until the task sees it, so no wake-up is lost between draining and waiting.
-    writer: AtomicWaker,
-    writer_woken: AtomicBool,
+    /// Wakes the websocket task.
+    pub(crate) writer: WriterWake,
     /// The websocket task is in the middle of a write (the transport is not writable). Outside the
     /// state lock: the task sets it without taking the lock again after each write.
     pub(crate) writing: AtomicBool,
@@ -123,8 +120,7 @@ impl Session {
             }),
             extension: Mutex::new(None),
             wake: Notify::new(),
-            writer: AtomicWaker::new(),
-            writer_woken: AtomicBool::new(false),
+            writer: WriterWake::default(),
             writing: AtomicBool::new(false),
         })
     }
@@ -158,27 +154,7 @@ impl Session {
     /// Wakes whichever writer drains the queue (the parked GET or the websocket task).
     pub(crate) fn wake_writer(&self) {
         self.wake.notify_one();
-        self.writer_woken.store(true, Ordering::Release);
         self.writer.wake();
-    }
-
-    /// For the websocket task, with the state lock held, before it drains the queue: wake-ups
-    /// until now are for frames it is about to take.
-    pub(crate) fn clear_writer_woken(&self) {
-        self.writer_woken.store(false, Ordering::Relaxed);
-    }
-
-    /// For the websocket task: ready once [`Session::wake_writer`] was called since the last time
-    /// this returned ready.
-    pub(crate) fn poll_writer_woken(&self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.writer_woken.swap(false, Ordering::Acquire) {
-            return Poll::Ready(());
-        }
-        self.writer.register(cx.waker());
-        if self.writer_woken.swap(false, Ordering::Acquire) {
-            return Poll::Ready(());
-        }
-        Poll::Pending
     }
 
     /// Queues a control frame (not counted against the queue limit).

@@ -216,7 +216,7 @@ pub(crate) fn run(session: Arc<Session>, mut stream: WsStream) -> impl Future<Ou
             let closing = {
                 let mut state = session.state.lock();
                 if resume_at.is_none() {
-                    session.clear_writer_woken();
+                    session.writer.clear();
                     pause = Session::drain_for_websocket(&mut state, &mut batch);
                 }
                 session.writing.store(!batch.is_empty(), Ordering::Release);
@@ -262,8 +262,12 @@ pub(crate) fn run(session: Arc<Session>, mut stream: WsStream) -> impl Future<Ou
                 Wake::Incoming(incoming) => incoming,
             };
             // Decided in a plain function: the message is gone before anything is awaited, so
-            // it takes no room in the task.
-            match on_incoming(&session, incoming) {
+            // it takes no room in the task. What the handler queues is drained at the top of the
+            // loop, in this same turn: its wake-ups need not schedule the task again.
+            let reply = session
+                .writer
+                .handle_inline(|| on_incoming(&session, incoming));
+            match reply {
                 Reply::Nothing => {}
                 Reply::Pong(payload) => {
                     if let Err(error) = Box::pin(write_pong(&mut stream, payload)).await {
@@ -390,7 +394,7 @@ fn wait<'a>(
             return Poll::Ready(Wake::Incoming(m));
         }
         let woken = match pause.as_mut() {
-            None => session.poll_writer_woken(cx).map(|()| Wake::Queued),
+            None => session.writer.poll(cx).map(|()| Wake::Queued),
             Some(sleep) => sleep.as_mut().poll(cx).map(|()| Wake::Resume),
         };
         if woken.is_ready() {
