@@ -407,11 +407,11 @@ fn wait<'a>(
     })
 }
 
-/// At most this many frames go into one vectored write (Linux takes up to 1024 slices).
+/// At most this many frames go into one write (Linux takes up to 1024 slices).
 const FRAMES_PER_WRITE: usize = 64;
 
-/// Writes the batch straight to the socket, each frame as framed when it was built, in vectored
-/// writes of up to [`FRAMES_PER_WRITE`] frames: nothing is copied. Clears the batch once written.
+/// Writes the batch straight to the socket, each frame as framed when it was built, in writes
+/// of up to [`FRAMES_PER_WRITE`] frames: nothing is copied. Clears the batch once written.
 ///
 /// Not an `async fn` with a loop of writes: this future is part of the task of every connection,
 /// and as a `poll_fn` over two counters it is a fraction of that size.
@@ -432,7 +432,7 @@ fn write_batch<'a>(
                 *slice = IoSlice::new(&frame.websocket_bytes()[skip..]);
                 count += 1;
             }
-            let mut written = ready!(io.poll_write_vectored(cx, &slices[..count]))?;
+            let mut written = ready!(io.poll_write_slices(cx, &slices[..count]))?;
             if written == 0 {
                 return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
             }
