@@ -5,7 +5,8 @@
 #   QUICK=1 benches/run.sh         # CI smoke: oxio only, every scenario briefly (~15 s); fails on a FAILED result
 #   SERVERS="calibration node" SCENARIOS="fanout-50k echo" RUNS=1 benches/run.sh
 #
-# Builds everything in release, installs the Node packages (npm ci in benches/node), then for each run,
+# Builds everything in release, installs the Node packages (npm ci in benches/node) and, for the chart,
+# matplotlib (benches/requirements.txt, into benches/.venv, when python3 has none), then for each run,
 # scenario and server: starts a fresh server pinned to core $SERVER_CORE, runs the load generator pinned
 # to core $LOADGEN_CORE, and keeps its JSON result. Runs are interleaved (run 1 of every server, then
 # run 2, ...) so that drift on a shared machine hits every server alike. Writes benches/results/latest.md
@@ -215,7 +216,18 @@ done
 
 log "report"
 mkdir -p "$RESULTS"
-python3 benches/report.py "$RAW" "$RESULTS/latest.md" "$RESULTS/latest.png"
+# The chart needs matplotlib: the system's if it has one, else the pinned one in benches/.venv.
+REPORT_PYTHON=python3
+if ! python3 -c 'import matplotlib' 2>/dev/null; then
+    VENV=$ROOT/benches/.venv
+    if [[ ! -x $VENV/bin/python ]] || ! "$VENV/bin/python" -c 'import matplotlib' 2>/dev/null; then
+        log "installing matplotlib into $VENV (benches/requirements.txt)"
+        python3 -m venv "$VENV" && "$VENV/bin/pip" install -q -r benches/requirements.txt ||
+            log "could not install matplotlib: the report will have no chart"
+    fi
+    if "$VENV/bin/python" -c 'import matplotlib' 2>/dev/null; then REPORT_PYTHON=$VENV/bin/python; fi
+fi
+"$REPORT_PYTHON" benches/report.py "$RAW" "$RESULTS/latest.md" "$RESULTS/latest.png"
 echo "results: $RESULTS/latest.md (raw: $RAW)"
 if [[ $QUICK == 1 && $FAILED -gt 0 ]]; then
     log "$FAILED failed result(s)"
