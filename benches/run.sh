@@ -16,7 +16,7 @@
 # rooms echo connect cluster cluster-cap cluster-rooms"), SERVER_CORE (0), LOADGEN_CORE (1), POLLING_SHARE (0: share
 # of receivers on long-polling for the servers that have it), LOADGEN_ARGS (extra load generator options),
 # QUICK (0), BASE_PORT (3300), MAX_STEAL (0.05), STEAL_RETRIES (2; 0 with QUICK). The cluster scenarios need
-# redis-server (apt-get install redis-server) and run for node and oxio only.
+# redis-server (installed by scripts/install-redis when missing) and run for node and oxio only.
 #
 # A run during which the host stole more than MAX_STEAL of the machine's CPU time (the hypervisor ran
 # something else: it slows every server alike, but not evenly) is measured again, up to STEAL_RETRIES
@@ -88,6 +88,11 @@ done
 if [[ ${#AVAILABLE[@]} == 0 ]]; then
     log "no server to measure"
     exit 0
+fi
+
+if [[ " $SCENARIOS " == *" cluster"* ]]; then
+    log "redis-server (the cluster scenarios start their own)"
+    scripts/install-redis >&2 || log "could not install redis-server: the cluster scenarios will be skipped"
 fi
 
 # What each server implements of the contract (the calibration server has no rooms; clustering needs
