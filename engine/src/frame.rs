@@ -90,10 +90,22 @@ impl Frame {
         out
     }
 
+    /// [`Frame::buffer`] for a text message, its `4` already written (in the same copy as the room
+    /// for the header).
+    fn message_buffer(capacity: usize) -> BytesMut {
+        const START: [u8; MAX_HEADER + 1] = {
+            let mut start = [0; MAX_HEADER + 1];
+            start[MAX_HEADER] = b'4';
+            start
+        };
+        let mut out = BytesMut::with_capacity(MAX_HEADER + 1 + capacity);
+        out.put_slice(&START);
+        out
+    }
+
     /// A text message: `4` followed by `text`.
     pub fn text(text: &str) -> Frame {
-        let mut out = Frame::buffer(text.len() + 1);
-        out.put_u8(b'4');
+        let mut out = Frame::message_buffer(text.len());
         out.put_slice(text.as_bytes());
         Frame::framed(out, TEXT)
     }
@@ -111,8 +123,7 @@ impl Frame {
     /// # Panics
     /// In debug builds, if `write` appends bytes that are not UTF-8.
     pub fn text_with(capacity: usize, write: impl FnOnce(&mut BytesMut)) -> Frame {
-        let mut out = Frame::buffer(capacity + 1);
-        out.put_u8(b'4');
+        let mut out = Frame::message_buffer(capacity);
         write(&mut out);
         debug_assert!(
             std::str::from_utf8(&out[MAX_HEADER..]).is_ok(),

@@ -12,6 +12,9 @@
 //!   Nothing is checked:
 //!   a namespace that does not start with `/` or contains `,`, a reserved event name, or an ack id
 //!   above [`MAX_ACK_ID`](super::MAX_ACK_ID) is written anyway, and will not decode.
+//! - The hot-path writers ([`encode_binary_event`], [`encode_binary_ack`] and their shorthands)
+//!   reserve nothing: a caller that wants one allocation sizes `out` with [`binary_event_len`] or
+//!   [`binary_ack_len`] first, which the server does; the length is not computed twice.
 
 use bytes::{BufMut, BytesMut};
 use serde::Serialize;
@@ -62,10 +65,11 @@ impl Packet {
     pub fn encode(&self, out: &mut BytesMut) {
         out.reserve(self.encoded_len());
         let (packet_type, count) = self.wire_type();
-        write_header(out, packet_type, count, &self.namespace, self.id);
+        let mut pending = write_header(out, packet_type, count, &self.namespace, self.id);
         if let Some(data) = &self.data {
-            out.put_slice(data.as_bytes());
+            pending.put_slice(data.as_bytes());
         }
+        pending.flush();
     }
 
     /// The text of this packet, as [`Packet::encode`] writes it.
@@ -89,7 +93,7 @@ impl Packet {
     #[must_use]
     pub fn event(namespace: Utf8Bytes, id: Option<u64>, event: &str, args: &[&RawJson]) -> Packet {
         let mut data = BytesMut::new();
-        write_array(&mut data, Some(event), args);
+        write_array(Pending::new(&mut data), Some(event), args);
         Packet {
             id,
             data: Some(Utf8Bytes::from_validated(data.freeze())),
@@ -101,7 +105,7 @@ impl Packet {
     #[must_use]
     pub fn ack(namespace: Utf8Bytes, id: u64, args: &[&RawJson]) -> Packet {
         let mut data = BytesMut::new();
-        write_array(&mut data, None, args);
+        write_array(Pending::new(&mut data), None, args);
         Packet {
             id: Some(id),
             data: Some(Utf8Bytes::from_validated(data.freeze())),
@@ -157,10 +161,9 @@ pub fn encode_binary_event(
     args: &[impl JsonArg],
     attachments: usize,
 ) {
-    out.reserve(binary_event_len(namespace, id, event, args, attachments));
     let packet_type = PacketType::Event.for_attachments(attachments);
-    write_header(out, packet_type, attachments, namespace, id);
-    write_array(out, Some(event), args);
+    let header = write_header(out, packet_type, attachments, namespace, id);
+    write_array(header, Some(event), args);
 }
 
 /// Appends an ACK: `3[<namespace>,]<id>[args...]`.
@@ -176,10 +179,9 @@ pub fn encode_binary_ack(
     args: &[impl JsonArg],
     attachments: usize,
 ) {
-    out.reserve(binary_ack_len(namespace, id, args, attachments));
     let packet_type = PacketType::Ack.for_attachments(attachments);
-    write_header(out, packet_type, attachments, namespace, Some(id));
-    write_array(out, None, args);
+    let header = write_header(out, packet_type, attachments, namespace, Some(id));
+    write_array(header, None, args);
 }
 
 /// The number of bytes [`encode_binary_event`] writes with these arguments, exactly when the event
@@ -209,8 +211,8 @@ pub fn binary_ack_len(
 pub fn encode_connect(out: &mut BytesMut, namespace: &str, data: Option<&RawJson>) {
     let data = data.map_or("", RawJson::get);
     out.reserve(header_len(0, namespace, None) + data.len());
-    write_header(out, PacketType::Connect, 0, namespace, None);
-    out.put_slice(data.as_bytes());
+    let mut pending = write_header(out, PacketType::Connect, 0, namespace, None);
+    pending.put_slice(data.as_bytes());
 }
 
 /// Appends a CONNECT_ERROR: `4[<namespace>,]{"message":"...","data":...}`, without the `data` key
@@ -221,13 +223,13 @@ pub fn encode_connect_error(
     message: &str,
     data: Option<&RawJson>,
 ) {
-    write_header(out, PacketType::ConnectError, 0, namespace, None);
-    write_error_object(out, message, data);
+    let mut pending = write_header(out, PacketType::ConnectError, 0, namespace, None);
+    write_error_object(pending.out(), message, data);
 }
 
 /// Appends a DISCONNECT: `1[<namespace>,]`.
 pub fn encode_disconnect(out: &mut BytesMut, namespace: &str) {
-    write_header(out, PacketType::Disconnect, 0, namespace, None);
+    write_header(out, PacketType::Disconnect, 0, namespace, None).flush();
 }
 
 /// Whether the namespace is written: Node leaves out `/` (and an empty one).
@@ -252,40 +254,92 @@ fn header_len(attachments: usize, namespace: &str, id: Option<u64>) -> usize {
     1 + count + namespace + id.map_or(0, digits)
 }
 
-fn write_header(
-    out: &mut BytesMut,
+/// Writes `<type>[<count>-][<namespace>,][<id>]`; what follows the namespace is left pending, for
+/// the data's first bytes to join it.
+fn write_header<'a>(
+    out: &'a mut BytesMut,
     packet_type: PacketType,
     attachments: usize,
     namespace: &str,
     id: Option<u64>,
-) {
-    out.put_u8(packet_type.as_byte());
+) -> Pending<'a> {
+    let mut pending = Pending::new(out);
+    pending.push(packet_type.as_byte());
     if attachments > 0 && packet_type.is_binary() {
-        write_u64(out, attachments as u64);
-        out.put_u8(b'-');
+        pending.push_u64(attachments as u64);
+        pending.push(b'-');
     }
     if names_namespace(namespace) {
-        out.put_slice(namespace.as_bytes());
-        out.put_u8(b',');
+        pending.put_slice(namespace.as_bytes());
+        pending.push(b',');
     }
     if let Some(id) = id {
-        write_u64(out, id);
+        pending.push_u64(id);
     }
+    pending
 }
 
-fn write_u64(out: &mut BytesMut, n: u64) {
-    let mut buf = [0u8; 20];
-    let mut at = buf.len();
-    let mut n = n;
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
+/// ASCII punctuation and digits gathered on the stack, so that they reach the output in one copy
+/// rather than one each; anything longer is written through [`Pending::put_slice`], which writes
+/// what is pending first. Nothing reaches the output before [`Pending::flush`] or `put_slice`.
+struct Pending<'a> {
+    out: &'a mut BytesMut,
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl<'a> Pending<'a> {
+    fn new(out: &'a mut BytesMut) -> Pending<'a> {
+        Pending {
+            out,
+            bytes: [0; 32],
+            len: 0,
         }
     }
-    out.put_slice(&buf[at..]);
+
+    /// The room left: a `u64` in decimal needs at most 20.
+    fn room(&self) -> usize {
+        self.bytes.len() - self.len
+    }
+
+    fn push(&mut self, byte: u8) {
+        if self.room() == 0 {
+            self.flush();
+        }
+        self.bytes[self.len] = byte;
+        self.len += 1;
+    }
+
+    fn push_u64(&mut self, n: u64) {
+        let len = digits(n);
+        if self.room() < len {
+            self.flush();
+        }
+        let mut rest = n;
+        for digit in self.bytes[self.len..self.len + len].iter_mut().rev() {
+            *digit = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        self.len += len;
+    }
+
+    fn put_slice(&mut self, bytes: &[u8]) {
+        self.flush();
+        self.out.put_slice(bytes);
+    }
+
+    /// The output, after what is pending.
+    fn out(&mut self) -> &mut BytesMut {
+        self.flush();
+        self.out
+    }
+
+    fn flush(&mut self) {
+        if self.len > 0 {
+            self.out.put_slice(&self.bytes[..self.len]);
+            self.len = 0;
+        }
+    }
 }
 
 /// Writes `s` as a JSON string literal.
@@ -303,22 +357,23 @@ fn array_len(name: Option<&str>, args: &[impl JsonArg]) -> usize {
     2 + name + commas + args.iter().map(|a| a.json().len()).sum::<usize>()
 }
 
-/// Writes `["name",args...]`, or `[args...]` without a name.
-fn write_array(out: &mut BytesMut, name: Option<&str>, args: &[impl JsonArg]) {
-    out.put_u8(b'[');
+/// Writes `["name",args...]`, or `[args...]` without a name, after what `pending` holds.
+fn write_array(mut pending: Pending<'_>, name: Option<&str>, args: &[impl JsonArg]) {
+    pending.push(b'[');
     let mut first = true;
     if let Some(name) = name {
-        write_json_str(out, name);
+        write_json_str(pending.out(), name);
         first = false;
     }
     for arg in args {
         if !first {
-            out.put_u8(b',');
+            pending.push(b',');
         }
         first = false;
-        out.put_slice(arg.json().as_bytes());
+        pending.put_slice(arg.json().as_bytes());
     }
-    out.put_u8(b']');
+    pending.push(b']');
+    pending.flush();
 }
 
 /// Writes `{"message":"...","data":...}`.
