@@ -106,7 +106,7 @@ impl Client {
         }
     }
 
-    fn on_packet(self: &Arc<Self>, packet: Packet) -> Result<(), DecodeError> {
+    fn on_packet(self: &Arc<Self>, mut packet: Packet) -> Result<(), DecodeError> {
         if packet.packet_type == PacketType::Connect {
             self.connect(packet);
             return Ok(());
@@ -117,7 +117,7 @@ impl Client {
             return Ok(());
         };
         match packet.packet_type {
-            PacketType::Event | PacketType::BinaryEvent => socket.on_event(packet),
+            PacketType::Event | PacketType::BinaryEvent => socket.on_event(&mut packet),
             PacketType::Ack | PacketType::BinaryAck => socket.on_ack(packet),
             PacketType::Disconnect => {
                 self.forget(socket.namespace_name());

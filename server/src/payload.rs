@@ -6,19 +6,19 @@
 
 use bytes::Bytes;
 use oxio_protocol::engine_io::Utf8Bytes;
-use oxio_protocol::socket_io::is_placeholder;
+use oxio_protocol::socket_io::{RawArgs, is_placeholder};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 /// The arguments of an event or ack received from a client.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Payload {
-    args: Vec<Utf8Bytes>,
+    args: RawArgs,
     attachments: Vec<Bytes>,
 }
 
 impl Payload {
-    pub(crate) fn new(args: Vec<Utf8Bytes>, attachments: Vec<Bytes>) -> Payload {
+    pub(crate) fn new(args: RawArgs, attachments: Vec<Bytes>) -> Payload {
         Payload { args, attachments }
     }
 
@@ -76,7 +76,7 @@ impl Payload {
     /// still point at their bytes.
     pub fn args_from(&self, start: usize) -> Args {
         Args {
-            raw: self.args.get(start..).unwrap_or_default().to_vec(),
+            raw: self.args.get(start..).unwrap_or_default().into(),
             attachments: self.attachments.clone(),
             error: None,
         }
@@ -93,7 +93,7 @@ impl Payload {
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct Args {
-    raw: Vec<Utf8Bytes>,
+    raw: RawArgs,
     attachments: Vec<Bytes>,
     /// The first serialization error; emitting reports it.
     error: Option<String>,

@@ -56,5 +56,5 @@ impl std::error::Error for ServerSideEmitError {}
 
 /// The payload of one answer (its only argument).
 pub(crate) fn answer_payload(value: RemoteData) -> crate::payload::Payload {
-    crate::payload::Payload::new(vec![value.json], value.attachments)
+    crate::payload::Payload::new(smallvec::smallvec![value.json], value.attachments)
 }

@@ -397,10 +397,11 @@ impl Socket {
         }
     }
 
-    /// An EVENT or BINARY_EVENT from the client.
+    /// An EVENT or BINARY_EVENT from the client (borrowed, not moved: only its attachments are
+    /// taken).
     pub(crate) fn on_event(
         &self,
-        mut packet: Packet,
+        packet: &mut Packet,
     ) -> Result<(), oxio_protocol::socket_io::DecodeError> {
         // Taken first, so that the event name can stay borrowed from the packet.
         let attachments = std::mem::take(&mut packet.attachments);

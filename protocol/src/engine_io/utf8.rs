@@ -10,7 +10,7 @@
 //! re-validation. [`Utf8Bytes::as_bytes`], [`Utf8Bytes::len`] and cloning are O(1) too.
 
 use std::fmt;
-use std::ops::Deref;
+use std::ops::{Deref, Range};
 
 use bytes::Bytes;
 
@@ -53,6 +53,14 @@ impl Utf8Bytes {
     #[must_use]
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
+    }
+
+    /// The text in `range`, sharing this buffer (no copy); `None` if `range` is out of bounds or
+    /// does not fall on char boundaries.
+    #[must_use]
+    pub fn slice(&self, range: Range<usize>) -> Option<Utf8Bytes> {
+        self.as_str().get(range.clone())?;
+        Some(Self(self.0.slice(range)))
     }
 
     /// The underlying shared buffer.
@@ -173,6 +181,9 @@ mod tests {
         assert_eq!(format!("{S}"), "héllo");
         assert_eq!(format!("{S:?}"), "\"héllo\"");
         assert_eq!(S.as_bytes(), "héllo".as_bytes());
+        assert_eq!(S.slice(1..3).unwrap(), "é");
+        assert_eq!(S.slice(1..2), None, "inside a char");
+        assert_eq!(S.slice(6..7), None, "out of bounds");
         assert_eq!(Bytes::from(S.clone()), S.into_bytes());
     }
 

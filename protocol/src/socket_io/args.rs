@@ -7,17 +7,22 @@
 //!   reads it all (so hand-built data gets the decoder's verdict on syntax and depth),
 //!   [`Packet::event_name`] only as far as the `,` or `]` after the first element.
 //! - Every [`Utf8Bytes`] returned is a [`Bytes::slice`] of the packet's `data` (cut next to ASCII
-//!   bytes, so it stays UTF-8), so reading arguments copies no JSON text; the only allocation is the
-//!   returned `Vec` (and, for [`Packet::event_name`], an event name written with escapes).
+//!   bytes, so it stays UTF-8), so reading arguments copies no JSON text. Nothing is allocated for
+//!   up to two arguments ([`RawArgs`]); more take one allocation, as does an event name written
+//!   with escapes.
 
 use std::borrow::Cow;
 use std::ops::{ControlFlow, Range};
 
-use bytes::Bytes;
+use smallvec::SmallVec;
 
 use super::json_scan::{scan, unescape};
 use super::{DecodeError, Packet};
 use crate::engine_io::Utf8Bytes;
+
+/// The arguments of an event or ack, each the raw JSON text of one element: inline up to two (the
+/// common case, and what the bench contract's events carry), on the heap beyond.
+pub type RawArgs = SmallVec<[Utf8Bytes; 2]>;
 
 impl Packet {
     /// The event name of an EVENT or BINARY_EVENT: the first element of its data array, unescaped.
@@ -31,13 +36,12 @@ impl Packet {
         if !self.packet_type.is_event() {
             return None;
         }
-        let data = self.data.as_ref()?.as_str();
-        if data.trim_start_matches(JSON_WS).as_bytes().first() != Some(&b'[') {
-            return None;
-        }
-        let first = match self.index.elements_of(self.data.as_ref()?) {
+        let data = self.data.as_ref()?;
+        let first = match self.index.elements_of(data) {
             Some(mut elements) => elements.next(),
             None => {
+                // Only an array's elements are reported.
+
                 let mut first = None;
                 scan(data, |element| {
                     first = Some(element);
@@ -47,7 +51,7 @@ impl Packet {
                 first
             }
         };
-        let name = data.get(first?)?;
+        let name = data.as_str().get(first?)?;
         match name.as_bytes().first()? {
             b'"' => Some(unescape(name)),
             b'-' | b'0'..=b'9' => Some(Cow::Borrowed(name)),
@@ -64,7 +68,7 @@ impl Packet {
     /// [`DecodeError::InvalidPayload`] for other packet types or data that is not an array (or an
     /// event array without a name); [`DecodeError::InvalidJson`] for data that is not JSON, or is
     /// nested deeper than [`MAX_DEPTH`](super::MAX_DEPTH). A decoded event or ack never fails.
-    pub fn args(&self) -> Result<Vec<Utf8Bytes>, DecodeError> {
+    pub fn args(&self) -> Result<RawArgs, DecodeError> {
         let invalid = DecodeError::InvalidPayload(self.packet_type);
         let skip = match self.packet_type {
             t if t.is_event() => 1,
@@ -72,19 +76,21 @@ impl Packet {
             _ => return Err(invalid),
         };
         let data = self.data.as_ref().ok_or(invalid)?;
-        if data.trim_start_matches(JSON_WS).as_bytes().first() != Some(&b'[') {
+        let indexed = self.index.elements_of(data);
+        // An index is only made for an array; anything else is checked here.
+        if indexed.is_none() && data.trim_start_matches(JSON_WS).as_bytes().first() != Some(&b'[') {
             return Err(invalid);
         }
-        let whole = Bytes::from(data.clone());
-        let indexed = self.index.elements_of(data);
         // Sized once when the decoder counted the elements.
         let capacity = indexed.as_ref().map_or(0, |e| e.len().saturating_sub(skip));
-        let mut args = Vec::with_capacity(capacity);
+        let mut args = RawArgs::with_capacity(capacity);
         let mut seen = 0;
         let mut on_element = |element: Range<usize>| {
-            // The ranges are in bounds and on char boundaries; `get` checks both.
-            if seen >= skip && data.get(element.clone()).is_some() {
-                args.push(Utf8Bytes::from_validated(whole.slice(element)));
+            // The ranges are in bounds and on char boundaries; `slice` checks both.
+            if seen >= skip
+                && let Some(arg) = data.slice(element)
+            {
+                args.push(arg);
             }
             seen += 1;
             ControlFlow::Continue(())

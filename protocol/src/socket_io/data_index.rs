@@ -7,6 +7,7 @@
 //!   buffer (so the buffer cannot be freed and its address reused) and is consulted only when the
 //!   packet's `data` starts at the same address and has the same length. Anything else (a packet
 //!   built by hand, `data` replaced or cut) falls back to scanning, so a stale index is never read.
+//! - Only an array is indexed: a packet whose index is used has data that is a JSON array.
 //! - It is a cache, not part of the packet: every index equals every other, so a decoded packet
 //!   still equals the same packet built by hand.
 //! - It allocates nothing: at most [`INDEXED`] elements are kept; data with more is not indexed.

@@ -15,7 +15,7 @@
 
 use std::ops::{ControlFlow, Range};
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 
 use super::binary::PartialPacket;
 use super::data_index::{DataIndex, Elements};
@@ -33,6 +33,19 @@ pub const RESERVED_EVENTS: [&str; 6] = [
     "newListener",
     "removeListener",
 ];
+
+/// The length of the shortest name in [`RESERVED_EVENTS`].
+const SHORTEST_RESERVED: usize = {
+    let mut shortest = usize::MAX;
+    let mut i = 0;
+    while i < RESERVED_EVENTS.len() {
+        if RESERVED_EVENTS[i].len() < shortest {
+            shortest = RESERVED_EVENTS[i].len();
+        }
+        i += 1;
+    }
+    shortest
+};
 
 /// Limits checked while decoding, before anything is allocated from the input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,6 +83,8 @@ impl Packet {
     ///
     /// # Errors
     /// Any [`DecodeError`] but the last two; see the [module docs](super) for what is accepted.
+    // Inlined into its callers, so the packet is built where they keep it, not moved there.
+    #[inline]
     pub fn decode_text(text: Utf8Bytes, limits: &DecodeLimits) -> Result<Decoded, DecodeError> {
         let bytes = text.as_bytes();
         let &first = bytes.first().ok_or(DecodeError::Empty)?;
@@ -120,7 +135,7 @@ impl Packet {
             return Err(DecodeError::MissingAckId);
         }
 
-        let data = (pos < bytes.len()).then(|| slice(&text, pos, bytes.len()));
+        let data = (pos < bytes.len()).then(|| tail(text, pos));
         let elements = check_data(packet_type, data.as_ref().map(Utf8Bytes::as_str))?;
         if let Some(data) = data.as_ref().filter(|_| count > 0) {
             check_placeholders(data.as_bytes(), count)?;
@@ -149,10 +164,15 @@ impl Packet {
 /// `text[start..end]`, sharing its buffer. The decoder cuts only next to ASCII bytes, so the slice is
 /// UTF-8; a range out of bounds (impossible) gives an empty text rather than a panic.
 fn slice(text: &Utf8Bytes, start: usize, end: usize) -> Utf8Bytes {
-    if start > end || end > text.len() {
-        return Utf8Bytes::default();
-    }
-    Utf8Bytes::from_validated(Bytes::from(text.clone()).slice(start..end))
+    text.slice(start..end).unwrap_or_default()
+}
+
+/// `text[start..]`, taking over its buffer (no refcount change). `start` is in bounds and next to
+/// an ASCII byte, as for [`slice`].
+fn tail(text: Utf8Bytes, start: usize) -> Utf8Bytes {
+    let mut bytes = Bytes::from(text);
+    bytes.advance(start.min(bytes.len()));
+    Utf8Bytes::from_validated(bytes)
 }
 
 /// Reads `<digits>-` at `pos`: returns the count and the position after the `-`.
@@ -254,6 +274,9 @@ enum HeadError {
 fn event_name_ok(name: &str) -> Result<(), HeadError> {
     match name.as_bytes().first() {
         Some(b'-' | b'0'..=b'9') => Ok(()),
+        // A literal shorter than the shortest reserved name and its quotes spells none (escapes
+        // only make a literal longer than its value): most names are read no further.
+        Some(b'"') if name.len() < SHORTEST_RESERVED + 2 => Ok(()),
         Some(b'"') if RESERVED_EVENTS.contains(&&*unescape(name)) => Err(HeadError::Reserved),
         Some(b'"') => Ok(()),
         _ => Err(HeadError::Invalid),

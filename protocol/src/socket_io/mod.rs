@@ -32,7 +32,7 @@
 //! assert_eq!(packet.namespace, "/admin");
 //! assert_eq!(packet.id, Some(12));
 //! assert_eq!(packet.event_name().as_deref(), Some("hello"));
-//! assert_eq!(packet.args()?, [r#"{"a":3}"#]);
+//! assert_eq!(packet.args()?.as_slice(), [r#"{"a":3}"#]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -87,6 +87,7 @@ mod placeholder;
 #[cfg(test)]
 mod tests;
 
+pub use args::RawArgs;
 pub use binary::{PartialPacket, Reassembly};
 pub use data_index::DataIndex;
 pub use decode::{DecodeLimits, Decoded, MAX_DEPTH, RESERVED_EVENTS};

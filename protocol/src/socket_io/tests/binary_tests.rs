@@ -43,7 +43,10 @@ fn binary_ack_keeps_its_header() {
     assert_eq!(packet.packet_type, T::BinaryAck);
     assert_eq!(packet.namespace, "/admin");
     assert_eq!(packet.id, Some(3));
-    assert_eq!(packet.args().unwrap(), [r#"{"_placeholder":true,"num":0}"#]);
+    assert_eq!(
+        packet.args().unwrap().as_slice(),
+        [r#"{"_placeholder":true,"num":0}"#]
+    );
 }
 
 #[test]

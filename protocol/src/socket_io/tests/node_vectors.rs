@@ -160,7 +160,10 @@ fn node_vectors_decode_to_the_expected_packets() {
         (T::Event, "/admin", Some(12))
     );
     assert_eq!(emit.event_name().as_deref(), Some("hello"));
-    assert_eq!(emit.args().unwrap(), ["1", r#""2""#, r#"{"a":3}"#]);
+    assert_eq!(
+        emit.args().unwrap().as_slice(),
+        ["1", r#""2""#, r#"{"a":3}"#]
+    );
 
     let error = complete(CONNECT_ERROR);
     assert_eq!(error.packet_type, T::ConnectError);
@@ -168,7 +171,7 @@ fn node_vectors_decode_to_the_expected_packets() {
         error.data.as_deref(),
         Some(r#"{"message":"not authorized","data":{"code":1}}"#)
     );
-    assert_eq!(complete(ACK).args().unwrap(), [r#""ok""#, "2"]);
+    assert_eq!(complete(ACK).args().unwrap().as_slice(), [r#""ok""#, "2"]);
     let disconnect = complete(DISCONNECT_ADMIN);
     assert_eq!(disconnect.packet_type, T::Disconnect);
     assert_eq!(disconnect.namespace, "/admin");
