@@ -92,13 +92,45 @@ fn strings() {
     ] {
         assert!(!accepts(bad), "{bad}");
     }
-    // A control character after more than eight plain bytes (the fast path), and at every offset.
-    for at in 0..20 {
-        let mut s = format!("\"{}\"", "a".repeat(20));
-        s.replace_range(at + 1..at + 2, "\u{1}");
-        assert!(!accepts(&s), "{s:?}");
-        s.replace_range(at + 1..at + 2, "\"");
-        assert!(!accepts(&s), "{s:?}");
+    // A control character, a quote or an escape at every offset of strings read sixteen, eight and
+    // one byte at a time, next to multi-byte characters (whose bytes are all 0x80 or above).
+    for len in [20, 41] {
+        for at in 0..len {
+            let plain = "aé".repeat(len).chars().take(len).collect::<String>();
+            let (head, tail) =
+                plain.split_at(plain.char_indices().nth(at).map_or(plain.len(), |(i, _)| i));
+            for (inserted, valid) in [
+                ("\u{1}", false),
+                ("\u{1f}", false),
+                ("\"", false),
+                ("\\n", true),
+                ("\\u00e9", true),
+                ("\\q", false),
+                (" ", true),
+                ("\u{7f}", true),
+            ] {
+                let s = format!("[\"{head}{inserted}{tail}\",1]");
+                assert_eq!(accepts(&s), valid, "{s:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn digit_runs_of_every_length() {
+    // Runs read eight digits at a time, ended by every kind of byte: digits' neighbours in ASCII
+    // (`/` is 0x2f, `:` to `?` are 0x3a to 0x3f, which share a digit's high nibble).
+    let digits = "1234567890".repeat(3);
+    for len in 1..=digits.len() {
+        let number = &digits[..len];
+        for end in [
+            ",0", "]", ".5", "e3", "E-3", ":", "?", "/", " ", "a", "\u{e9}", "0",
+        ] {
+            accepts(&format!("[{number}{end}"));
+            accepts(&format!("[-{number}{end}]"));
+            accepts(&format!("[0.{number}{end}]"));
+            accepts(&format!("[1e{number}{end}]"));
+        }
     }
 }
 
