@@ -39,9 +39,11 @@ fn check_args(args: &Args) -> Result<(), EmitError> {
 }
 
 fn text_with_attachments(text: Frame, args: &Args) -> EncodedPacket {
-    let mut frames = SmallVec::new();
-    frames.push(text);
-    frames.extend(args.attachments().iter().cloned().map(Frame::binary));
+    let mut frames = smallvec::smallvec![text];
+    // Most packets have none: skip the iterator's setup.
+    if !args.attachments().is_empty() {
+        frames.extend(args.attachments().iter().cloned().map(Frame::binary));
+    }
     EncodedPacket { frames }
 }
 

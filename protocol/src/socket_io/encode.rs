@@ -310,15 +310,36 @@ impl<'a> Pending<'a> {
         self.len += 1;
     }
 
+    /// Writes `n` in decimal, two digits per division.
     fn push_u64(&mut self, n: u64) {
+        /// "00" to "99", each as two ASCII digits.
+        const PAIRS: [u8; 200] = {
+            let mut pairs = [0; 200];
+            let mut i = 0;
+            while i < 100 {
+                pairs[2 * i] = b'0' + (i / 10) as u8;
+                pairs[2 * i + 1] = b'0' + (i % 10) as u8;
+                i += 1;
+            }
+            pairs
+        };
         let len = digits(n);
         if self.room() < len {
             self.flush();
         }
         let mut rest = n;
-        for digit in self.bytes[self.len..self.len + len].iter_mut().rev() {
-            *digit = b'0' + (rest % 10) as u8;
-            rest /= 10;
+        let mut end = self.len + len;
+        while rest >= 100 {
+            let pair = (rest % 100) as usize * 2;
+            rest /= 100;
+            self.bytes[end - 2..end].copy_from_slice(&PAIRS[pair..pair + 2]);
+            end -= 2;
+        }
+        if rest >= 10 {
+            let pair = rest as usize * 2;
+            self.bytes[end - 2..end].copy_from_slice(&PAIRS[pair..pair + 2]);
+        } else {
+            self.bytes[end - 1] = b'0' + rest as u8;
         }
         self.len += len;
     }

@@ -193,3 +193,25 @@ fn arguments_as_utf8_bytes_are_written_like_raw_json() {
         written(|o| encode_ack(o, "/", 3, &as_raw))
     );
 }
+
+#[test]
+fn numbers_in_headers_have_every_length() {
+    // Ack ids and attachment counts around every power of ten a `u64` holds, and its largest value.
+    let around = (0..20).flat_map(|k| {
+        let power = 10u64.pow(k);
+        [power - 1, power, power + 7]
+    });
+    for n in around.chain([u64::MAX]) {
+        assert_eq!(
+            written(|o| encode_ack(o, "/", n, NO_ARGS)),
+            format!("3{n}[]")
+        );
+        assert_eq!(
+            written(|o| encode_binary_ack(o, "/a", 4, &[raw("1")], n as usize)),
+            match n {
+                0 => "3/a,4[1]".to_owned(),
+                _ => format!("6{n}-/a,4[1]"),
+            }
+        );
+    }
+}
