@@ -49,7 +49,6 @@ where
     let b = json.as_bytes();
     let mut open = Containers::default();
     let mut pos = skip_ws(b, 0);
-    let top_is_array = b.get(pos) == Some(&b'[');
     let mut element_start = pos;
     'value: loop {
         // A value starts at `pos`.
@@ -85,36 +84,32 @@ where
         }
         // A value ended at `pos`: close containers until one goes on with another value.
         loop {
-            if open.depth == 0 {
-                if skip_ws(b, pos) != b.len() {
-                    return Err(ScanError::Syntax);
-                }
-                return Ok(());
-            }
             let value_end = pos;
             pos = skip_ws(b, pos);
             let next = b.get(pos).copied();
-            let in_array = open.top() == ARRAY;
-            if open.depth == 1
-                && top_is_array
-                && matches!(next, Some(b',' | b']'))
-                && on_element(element_start..value_end).is_break()
-            {
-                return Ok(());
-            }
-            match (in_array, next) {
-                (ARRAY, Some(b',')) => {
-                    pos = skip_ws(b, pos + 1);
-                    if open.depth == 1 {
-                        element_start = pos;
+            match (open.innermost(), next) {
+                (None, None) => return Ok(()),
+                (None, Some(_)) => return Err(ScanError::Syntax),
+                (Some(ARRAY), Some(b',' | b']')) => {
+                    // Depth 1 in an array: an element of the top-level array.
+                    if open.depth == 1 && on_element(element_start..value_end).is_break() {
+                        return Ok(());
                     }
-                    continue 'value;
+                    if next == Some(b',') {
+                        pos = skip_ws(b, pos + 1);
+                        if open.depth == 1 {
+                            element_start = pos;
+                        }
+                        continue 'value;
+                    }
+                    open.pop();
+                    pos += 1;
                 }
-                (OBJECT, Some(b',')) => {
+                (Some(OBJECT), Some(b',')) => {
                     pos = member_value(b, skip_ws(b, pos + 1))?;
                     continue 'value;
                 }
-                (ARRAY, Some(b']')) | (OBJECT, Some(b'}')) => {
+                (Some(OBJECT), Some(b'}')) => {
                     open.pop();
                     pos += 1;
                 }
@@ -127,10 +122,13 @@ where
 const ARRAY: bool = true;
 const OBJECT: bool = false;
 
-/// The open arrays and objects, innermost last: one bit each (set for an array).
+/// The open arrays and objects, innermost last: one bit each (set for an array), and the innermost
+/// one's kind kept apart, as it is read after every value.
 struct Containers {
     bits: [u64; MAX_DEPTH.div_ceil(64)],
     depth: usize,
+    /// Whether the innermost open container is an array (meaningless at depth 0).
+    innermost_is_array: bool,
 }
 
 impl Default for Containers {
@@ -138,11 +136,13 @@ impl Default for Containers {
         Containers {
             bits: [0; MAX_DEPTH.div_ceil(64)],
             depth: 0,
+            innermost_is_array: false,
         }
     }
 }
 
 impl Containers {
+    #[inline(always)]
     fn push(&mut self, is_array: bool) -> Result<(), ScanError> {
         if self.depth >= MAX_DEPTH {
             return Err(ScanError::TooDeep);
@@ -152,21 +152,25 @@ impl Containers {
             *w = (*w & !(1 << bit)) | (u64::from(is_array) << bit);
         }
         self.depth += 1;
+        self.innermost_is_array = is_array;
         Ok(())
     }
 
+    #[inline(always)]
     fn pop(&mut self) {
         self.depth = self.depth.saturating_sub(1);
+        if let Some(i) = self.depth.checked_sub(1) {
+            self.innermost_is_array = self
+                .bits
+                .get(i / 64)
+                .is_some_and(|w| w >> (i % 64) & 1 == 1);
+        }
     }
 
-    /// Whether the innermost open container is an array (`false` when none is open).
-    fn top(&self) -> bool {
-        let Some(i) = self.depth.checked_sub(1) else {
-            return false;
-        };
-        self.bits
-            .get(i / 64)
-            .is_some_and(|w| w >> (i % 64) & 1 == 1)
+    /// Whether the innermost open container is an array; `None` when none is open.
+    #[inline(always)]
+    fn innermost(&self) -> Option<bool> {
+        (self.depth > 0).then_some(self.innermost_is_array)
     }
 }
 
