@@ -198,6 +198,12 @@ fn attachment_count(bytes: &[u8], pos: usize, max: usize) -> Result<(usize, usiz
 
 /// Parses a run of ASCII digits (leading zeros allowed) as an ack id of at most [`MAX_ACK_ID`].
 fn ack_id(digits: &[u8]) -> Result<u64, DecodeError> {
+    // Up to 15 digits cannot pass MAX_ACK_ID (16 digits) nor overflow: no checks per digit.
+    if digits.len() <= 15 {
+        return Ok(digits
+            .iter()
+            .fold(0, |id, &d| id * 10 + u64::from(d - b'0')));
+    }
     digits.iter().try_fold(0u64, |id, &d| {
         id.checked_mul(10)
             .and_then(|id| id.checked_add(u64::from(d - b'0')))

@@ -135,6 +135,19 @@ fn ack_ids_up_to_max_safe_integer() {
     );
     // Leading zeros do not count against the limit.
     assert_eq!(complete(&format!("3{}1[]", "0".repeat(1000))).id, Some(1));
+    // Every length of id up to the limit's 16 digits (15 and fewer are read without checks).
+    for len in 1..=16 {
+        let nines = "9".repeat(len);
+        let ones = "1".repeat(len);
+        let expected = |text: &str| text.parse::<u64>().ok().filter(|&id| id <= MAX_ACK_ID);
+        for id in [nines, ones] {
+            let text = format!("3{id}[]");
+            match expected(&id) {
+                Some(id) => assert_eq!(complete(&text).id, Some(id)),
+                None => assert_eq!(error(&text), E::AckIdTooLarge),
+            }
+        }
+    }
 }
 
 #[test]
