@@ -363,6 +363,13 @@ impl<'a> Pending<'a> {
     }
 }
 
+impl Drop for Pending<'_> {
+    /// Every writer flushes before it is done; bytes left here would be lost.
+    fn drop(&mut self) {
+        debug_assert_eq!(self.len, 0, "Pending dropped with bytes not written");
+    }
+}
+
 /// Writes `s` as a JSON string literal.
 fn write_json_str(out: &mut BytesMut, s: &str) {
     let mut ser = serde_json::Serializer::new(out.writer());
