@@ -2,8 +2,8 @@
 //!
 //! Invariants:
 //! - The header (`<type>[<count>-][<namespace>,][<id>]`) is read in one left-to-right pass over ASCII
-//!   bytes; the namespace and the data are [`Bytes::slice`](bytes::Bytes::slice)s of the input, cut
-//!   next to ASCII bytes, so they stay valid UTF-8 and nothing is copied.
+//!   bytes; the namespace is a slice of the input and the data its tail (the input's buffer taken
+//!   over, not cloned), both cut next to ASCII bytes, so they stay valid UTF-8 and nothing is copied.
 //! - Nothing is allocated from a number read off the wire before it is checked: the attachment count
 //!   against [`DecodeLimits::max_attachments`], the namespace length against
 //!   [`DecodeLimits::max_namespace_len`] (the `,` is searched for only that far), the ack id against
@@ -115,7 +115,8 @@ impl Packet {
                     max: limits.max_namespace_len,
                 });
             }
-            namespace = slice(&text, pos, pos + len);
+            // Cut next to ASCII bytes, so UTF-8; out of bounds (impossible) is empty, not a panic.
+            namespace = text.slice(pos..pos + len).unwrap_or_default();
             // Skip the comma, if the namespace did not run to the end.
             pos = (pos + len + 1).min(bytes.len());
         }
@@ -161,14 +162,8 @@ impl Packet {
     }
 }
 
-/// `text[start..end]`, sharing its buffer. The decoder cuts only next to ASCII bytes, so the slice is
-/// UTF-8; a range out of bounds (impossible) gives an empty text rather than a panic.
-fn slice(text: &Utf8Bytes, start: usize, end: usize) -> Utf8Bytes {
-    text.slice(start..end).unwrap_or_default()
-}
-
 /// `text[start..]`, taking over its buffer (no refcount change). `start` is in bounds and next to
-/// an ASCII byte, as for [`slice`].
+/// an ASCII byte, so the rest is UTF-8.
 fn tail(text: Utf8Bytes, start: usize) -> Utf8Bytes {
     let mut bytes = Bytes::from(text);
     bytes.advance(start.min(bytes.len()));
