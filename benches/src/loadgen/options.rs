@@ -5,7 +5,8 @@ pub const USAGE: &str = "\
 usage: loadgen SCENARIO [options]
 scenarios:
   fanout-50k    1000 clients, one of them publishes 50 bcast/s (50k deliveries/s)
-  fanout-cap    same, rate stepped up until loss >= --loss-limit or p99 >= --p99-limit-ms
+  fanout-cap    same, rate stepped up until loss >= --loss-limit or p99 >= --p99-limit-ms,
+                then bisected (--refine)
   rooms         10000 clients in 100 rooms (auth room), 200 room emits/s, 6 s warm-up
   echo          100 clients, closed-loop echo with ack
   connect       10000 connections, then every one must answer an echo
@@ -23,6 +24,8 @@ options:
   --polling-share F     share (0..1) of receivers on HTTP long-polling   [0]
   --concurrency N       connects in flight                              [64]
   --step F  --max-rate N  --loss-limit F  --p99-limit-ms MS   (fanout-cap, cluster-cap)
+  --refine N            cap scans: steps bisecting between the last rate that held and the
+                        first that failed                                [2; --quick: 0]
   --receive-interval-us US  websocket receivers are read at most once per US µs     [500]
                         (one read returns many deliveries; latencies may include up to one
                         interval of waiting; 0: no pacing, the default of echo)
@@ -65,6 +68,9 @@ pub struct Options {
     pub step: f64,
     /// fanout-cap: highest publish rate tried.
     pub max_rate: f64,
+    /// fanout-cap: steps that bisect (geometrically) between the last rate that held and the first
+    /// that failed, once the scan stopped on a failure.
+    pub refine: u32,
     /// fanout-cap: loss that fails a step.
     pub loss_limit: f64,
     /// fanout-cap: p99 that fails a step, ms.
@@ -108,6 +114,7 @@ impl Options {
                 "--concurrency" => o.concurrency = value(name, next)?,
                 "--step" => o.step = value(name, next)?,
                 "--max-rate" => o.max_rate = value(name, next)?,
+                "--refine" => o.refine = value(name, next)?,
                 "--loss-limit" => o.loss_limit = value(name, next)?,
                 "--p99-limit-ms" => o.p99_limit_ms = value(name, next)?,
                 "--wait-secs" => o.wait_secs = value(name, next)?,
@@ -143,6 +150,7 @@ impl Options {
             concurrency: 64,
             step: 1.5,
             max_rate: 10_000.0,
+            refine: 2,
             loss_limit: 0.005,
             p99_limit_ms: 50.0,
             wait_secs: 10.0,
@@ -165,7 +173,7 @@ impl Options {
             o.clients = o.clients.min(1000);
             o.rooms = o.rooms.min(10);
             if scenario.ends_with("-cap") {
-                (o.rate, o.step, o.max_rate) = (50.0, 4.0, 200.0);
+                (o.rate, o.step, o.max_rate, o.refine) = (50.0, 4.0, 200.0, 0);
                 o.duration = 0.5;
             }
         }

@@ -96,6 +96,13 @@ fn progress(o: &Options, message: std::fmt::Arguments<'_>) {
     eprintln!("[{} {}] {message}", o.label, o.scenario);
 }
 
+/// Whether a cap scan's step held: loss under the limit, p99 under the limit, and deliveries seen.
+fn step_held(o: &Options, step: &Value) -> bool {
+    let p99_ms = step["latency_us"]["p99"].as_f64().unwrap_or(f64::MAX) / 1000.0;
+    let loss = step["loss"].as_f64().unwrap_or(1.0);
+    loss < o.loss_limit && p99_ms < o.p99_limit_ms && step["deliveries"] != 0
+}
+
 fn round(x: f64, digits: i32) -> f64 {
     let scale = 10f64.powi(digits);
     (x * scale).round() / scale
@@ -186,17 +193,21 @@ impl Run<'_> {
         if self.shared.connected.get() == 0 {
             return;
         }
+        // The scan: the rate grows by `step` until a step fails (or saturates the load generator, or
+        // would pass `max_rate`); then `refine` steps bisect, geometrically, between the highest rate
+        // that held and the lowest that failed.
         let mut rate = o.rate;
         let mut steps = Vec::new();
-        let mut best: Option<Value> = None;
+        let mut best: Option<(f64, Value)> = None;
+        let mut failed_at = None;
         loop {
             let step = self.broadcast_step(rate).await;
-            let p99_ms = step["latency_us"]["p99"].as_f64().unwrap_or(f64::MAX) / 1000.0;
-            let loss = step["loss"].as_f64().unwrap_or(1.0);
-            let held = loss < o.loss_limit && p99_ms < o.p99_limit_ms && step["deliveries"] != 0;
+            let held = step_held(o, &step);
             let saturated = step["saturated"] == true;
             if held {
-                best = Some(step.clone());
+                best = Some((rate, step.clone()));
+            } else {
+                failed_at = Some(rate);
             }
             steps.push(step);
             if !cap || !held || saturated || rate * o.step > o.max_rate {
@@ -205,6 +216,26 @@ impl Run<'_> {
             rate *= o.step;
             sleep(Duration::from_millis(500)).await;
         }
+        if let (true, Some(mut failed)) = (cap, failed_at) {
+            for _ in 0..o.refine {
+                let Some(held) = best.as_ref().map(|(rate, _)| *rate) else {
+                    break;
+                };
+                if steps.last().is_some_and(|s| s["saturated"] == true) {
+                    break;
+                }
+                sleep(Duration::from_millis(500)).await;
+                let rate = (held * failed).sqrt();
+                let step = self.broadcast_step(rate).await;
+                if step_held(o, &step) {
+                    best = Some((rate, step.clone()));
+                } else {
+                    failed = rate;
+                }
+                steps.push(step);
+            }
+        }
+        let best = best.map(|(_, step)| step);
         if cap {
             let held_rate = best
                 .as_ref()
