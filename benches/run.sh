@@ -95,12 +95,11 @@ if [[ " $SCENARIOS " == *" cluster"* ]]; then
     scripts/install-redis >&2 || log "could not install redis-server: the cluster scenarios will be skipped"
 fi
 
-# What each server implements of the contract (the calibration server has no rooms; clustering needs
-# redis-server and a server in CLUSTER_SERVERS).
+# What each server implements of the contract (clustering needs redis-server and a server in
+# CLUSTER_SERVERS).
 CLUSTER_SERVERS=" ${CLUSTER_SERVERS:-node oxio} "
 supports() { # server scenario
     case $1:$2 in
-    calibration:rooms) return 1 ;;
     *:cluster*)
         [[ $CLUSTER_SERVERS == *" $1 "* ]] || return 1
         command -v redis-server > /dev/null || { log "skipping $2 for $1: no redis-server"; return 1; }

@@ -5,14 +5,20 @@
 //! PORT=3000 taskset -c 0 calibration
 //! ```
 //!
-//! Websocket only (`/socket.io/?EIO=4&transport=websocket`), one thread, no JSON parsing, no rooms:
+//! Websocket only (`/socket.io/?EIO=4&transport=websocket`), one thread, no JSON parsing:
 //! - `bcast(data)`: the `42["msg",<data>]` frame is built once, from a slice of the incoming frame, and
 //!   pushed to the one broadcast channel every connection writes from; a connection writes everything
 //!   queued for it in one `write`.
+//! - The least a room can be, for the rooms scenario: a socket that connects with auth
+//!   `{"room":"R"}` (the exact bytes the load generator sends) listens to room `R`'s channel instead
+//!   of the one above (so it does not hear `bcast`), and `room(R, data)` pushes the frame to that
+//!   channel. No membership index, no `join`: each socket is in one channel.
 //! - `echo(data, ack)` → `43<id>[<data>]`; `echo(data)` → `42["echo",<data>]`; `join(R, ack)` → `43<id>[]`.
-//! - A ping (`2`) every 25 s through the same channel; pongs are not checked.
+//! - A ping (`2`) every 25 s through every channel; pongs are not checked.
 
+use std::collections::HashMap;
 use std::io;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use oxio_benches::loadgen::ws::{self, ReadBuf};
@@ -21,6 +27,36 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::broadcast;
 
 /// Unmasked server frame with `payload`.
+/// Frames a room's channel holds for a lagging connection (a room gets a few emits per second).
+const ROOM_CAPACITY: usize = 1 << 10;
+
+/// Where frames are published: the channel of every socket without a room, and one per room.
+#[derive(Clone)]
+struct Channels {
+    all: broadcast::Sender<Bytes>,
+    rooms: Arc<Mutex<HashMap<Vec<u8>, broadcast::Sender<Bytes>>>>,
+}
+
+impl Channels {
+    /// Room `name`'s channel, made on first use.
+    fn room(&self, name: &[u8]) -> broadcast::Sender<Bytes> {
+        let mut rooms = self.rooms.lock().unwrap_or_else(PoisonError::into_inner);
+        rooms
+            .entry(name.to_vec())
+            .or_insert_with(|| broadcast::channel(ROOM_CAPACITY).0)
+            .clone()
+    }
+
+    /// Sends `frame` to every socket, whichever channel it listens to.
+    fn send_everywhere(&self, frame: &Bytes) {
+        let _ = self.all.send(frame.clone());
+        let rooms = self.rooms.lock().unwrap_or_else(PoisonError::into_inner);
+        for room in rooms.values() {
+            let _ = room.send(frame.clone());
+        }
+    }
+}
+
 fn frame(payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + 4);
     ws::write_frame(&mut out, ws::TEXT, payload, None);
@@ -74,11 +110,7 @@ async fn handshake(stream: &mut TcpStream, sid: u64) -> io::Result<ReadBuf> {
 }
 
 /// One connection: handshake, then client frames and the broadcast channel until either side ends.
-async fn connection(
-    mut stream: TcpStream,
-    sid: u64,
-    tx: broadcast::Sender<Bytes>,
-) -> io::Result<()> {
+async fn connection(mut stream: TcpStream, sid: u64, channels: Channels) -> io::Result<()> {
     stream.set_nodelay(true)?;
     let mut read = handshake(&mut stream, sid).await?;
     let mut rx: Option<broadcast::Receiver<Bytes>> = None;
@@ -94,7 +126,7 @@ async fn connection(
                         return Ok(());
                     }
                     if opcode == ws::TEXT {
-                        on_packet(packet, sid, &tx, &mut rx, &mut out);
+                        on_packet(packet, sid, &channels, &mut rx, &mut out);
                     }
                 }
             }
@@ -131,14 +163,22 @@ async fn recv(rx: &mut Option<broadcast::Receiver<Bytes>>) -> Result<Bytes, ()> 
 fn on_packet(
     packet: &[u8],
     sid: u64,
-    tx: &broadcast::Sender<Bytes>,
+    channels: &Channels,
     rx: &mut Option<broadcast::Receiver<Bytes>>,
     out: &mut Vec<u8>,
 ) {
     let Some(event) = packet.strip_prefix(b"42") else {
-        if packet.starts_with(b"40") && rx.is_none() {
+        if let Some(auth) = packet.strip_prefix(b"40")
+            && rx.is_none()
+        {
             out.extend_from_slice(&frame(format!("40{{\"sid\":\"s{sid}\"}}").as_bytes()));
-            *rx = Some(tx.subscribe());
+            let room = auth
+                .strip_prefix(b"{\"room\":\"")
+                .and_then(|rest| rest.strip_suffix(b"\"}"));
+            *rx = Some(match room {
+                Some(name) => channels.room(name).subscribe(),
+                None => channels.all.subscribe(),
+            });
         }
         return;
     };
@@ -150,7 +190,13 @@ fn on_packet(
         message.extend_from_slice(b"42[\"msg\",");
         message.extend_from_slice(data);
         message.push(b']');
-        let _ = tx.send(Bytes::from(frame(&message)));
+        let _ = channels.all.send(Bytes::from(frame(&message)));
+    } else if let Some((room, data)) = room_emit(args) {
+        let mut message = Vec::with_capacity(data.len() + 10);
+        message.extend_from_slice(b"42[\"msg\",");
+        message.extend_from_slice(data);
+        message.push(b']');
+        let _ = channels.room(room).send(Bytes::from(frame(&message)));
     } else if let Some(data) = data(b"[\"echo\",") {
         let reply = match id {
             [] => [b"42[\"echo\",", data, b"]"].concat(),
@@ -160,6 +206,14 @@ fn on_packet(
     } else if args.starts_with(b"[\"join\",") && !id.is_empty() {
         ws::write_frame(out, ws::TEXT, &[b"43", id, b"[]"].concat(), None);
     }
+}
+
+/// `["room","<R>",<data>]` → (`R`, `data`).
+fn room_emit(args: &[u8]) -> Option<(&[u8], &[u8])> {
+    let rest = args.strip_prefix(b"[\"room\",\"")?;
+    let end = memchr::memchr(b'"', rest)?;
+    let data = rest[end..].strip_prefix(b"\",")?.strip_suffix(b"]")?;
+    Some((&rest[..end], data))
 }
 
 fn main() -> io::Result<()> {
@@ -174,22 +228,25 @@ fn main() -> io::Result<()> {
     runtime.block_on(async move {
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         eprintln!("calibration server on 127.0.0.1:{port}");
-        let (tx, _) = broadcast::channel::<Bytes>(1 << 16);
+        let channels = Channels {
+            all: broadcast::channel::<Bytes>(1 << 16).0,
+            rooms: Arc::default(),
+        };
         let ping = Bytes::from(frame(b"2"));
-        let pinger = tx.clone();
+        let pinger = channels.clone();
         tokio::spawn(async move {
             let mut interval = tokio::time::interval(std::time::Duration::from_secs(25));
             interval.tick().await;
             loop {
                 interval.tick().await;
-                let _ = pinger.send(ping.clone());
+                pinger.send_everywhere(&ping);
             }
         });
         let mut sid = 0u64;
         loop {
             let (stream, _) = listener.accept().await?;
             sid += 1;
-            tokio::spawn(connection(stream, sid, tx.clone()));
+            tokio::spawn(connection(stream, sid, channels.clone()));
         }
     })
 }
