@@ -26,7 +26,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::broadcast;
 
-/// Unmasked server frame with `payload`.
 /// Frames a room's channel holds for a lagging connection (a room gets a few emits per second).
 const ROOM_CAPACITY: usize = 1 << 10;
 
@@ -57,6 +56,7 @@ impl Channels {
     }
 }
 
+/// Unmasked server frame with `payload`.
 fn frame(payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + 4);
     ws::write_frame(&mut out, ws::TEXT, payload, None);
@@ -186,17 +186,9 @@ fn on_packet(
     let (id, args) = event.split_at(digits);
     let data = |name: &[u8]| args.strip_prefix(name)?.strip_suffix(b"]");
     if let Some(data) = data(b"[\"bcast\",") {
-        let mut message = Vec::with_capacity(data.len() + 10);
-        message.extend_from_slice(b"42[\"msg\",");
-        message.extend_from_slice(data);
-        message.push(b']');
-        let _ = channels.all.send(Bytes::from(frame(&message)));
+        let _ = channels.all.send(msg_frame(data));
     } else if let Some((room, data)) = room_emit(args) {
-        let mut message = Vec::with_capacity(data.len() + 10);
-        message.extend_from_slice(b"42[\"msg\",");
-        message.extend_from_slice(data);
-        message.push(b']');
-        let _ = channels.room(room).send(Bytes::from(frame(&message)));
+        let _ = channels.room(room).send(msg_frame(data));
     } else if let Some(data) = data(b"[\"echo\",") {
         let reply = match id {
             [] => [b"42[\"echo\",", data, b"]"].concat(),
@@ -206,6 +198,15 @@ fn on_packet(
     } else if args.starts_with(b"[\"join\",") && !id.is_empty() {
         ws::write_frame(out, ws::TEXT, &[b"43", id, b"[]"].concat(), None);
     }
+}
+
+/// The frame of `42["msg",<data>]`, built once for every recipient.
+fn msg_frame(data: &[u8]) -> Bytes {
+    let mut message = Vec::with_capacity(data.len() + 10);
+    message.extend_from_slice(b"42[\"msg\",");
+    message.extend_from_slice(data);
+    message.push(b']');
+    Bytes::from(frame(&message))
 }
 
 /// `["room","<R>",<data>]` → (`R`, `data`).
