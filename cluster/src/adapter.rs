@@ -43,8 +43,9 @@ pub trait Adapter<H: Clone + Send + Sync + 'static>: Send + Sync + 'static {
     fn local_count(&self) -> usize;
     /// Every room with members in this process.
     fn local_rooms(&self) -> Vec<Room>;
-    /// Calls `deliver` once per selected socket of this process.
-    fn for_each_local(&self, target: Target<'_>, deliver: &mut dyn FnMut(&H));
+    /// Calls `deliver` with the selected sockets of this process, in batches (each socket once; see
+    /// [`RoomIndex::for_each_recipient_batch`]).
+    fn for_each_local(&self, target: Target<'_>, deliver: &mut dyn FnMut(&[&H]));
     /// The number of server processes sharing this namespace (1 without a cluster).
     fn server_count(&self) -> usize {
         1
@@ -108,9 +109,9 @@ impl<H: Clone + Send + Sync + 'static> Adapter<H> for InMemoryAdapter<H> {
         self.index.all_rooms()
     }
 
-    fn for_each_local(&self, target: Target<'_>, deliver: &mut dyn FnMut(&H)) {
+    fn for_each_local(&self, target: Target<'_>, deliver: &mut dyn FnMut(&[&H])) {
         self.index
-            .for_each_recipient(target.rooms, target.except, deliver);
+            .for_each_recipient_batch(target.rooms, target.except, deliver);
     }
 }
 
@@ -139,7 +140,7 @@ mod tests {
                 rooms: &rooms,
                 ..Target::default()
             },
-            &mut |h| seen.push(*h),
+            &mut |batch| seen.extend(batch.iter().copied().copied()),
         );
         assert_eq!(seen, [1]);
         assert_eq!(adapter.local_count(), 2);

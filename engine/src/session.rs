@@ -51,14 +51,17 @@ pub(crate) enum Phase {
     Closed,
 }
 
+/// The session's mutable state. `#[repr(C)]`: what a send reads and writes comes first, so that
+/// with the lock in front of it (see [`Session`]) it fills one cache line.
+#[repr(C)]
 pub(crate) struct State {
-    pub(crate) transport: TransportKind,
     pub(crate) phase: Phase,
-    pub(crate) queue: Vec<Frame>,
-    /// Application frames in `queue` (control frames are not counted against the limit).
-    queued_messages: usize,
+    pub(crate) transport: TransportKind,
     /// A polling GET is waiting for frames.
     pub(crate) poll_parked: bool,
+    /// Application frames in `queue` (control frames are not counted against the limit).
+    queued_messages: usize,
+    pub(crate) queue: Vec<Frame>,
     /// A polling POST is being read.
     pub(crate) post_in_progress: bool,
     /// A write pause requested by [`crate::Socket::pause_after_queued`]: the websocket writer writes
@@ -69,13 +72,35 @@ pub(crate) struct State {
     timer_generation: u64,
 }
 
+impl State {
+    fn new(transport: TransportKind) -> State {
+        State {
+            phase: Phase::Open,
+            transport,
+            poll_parked: false,
+            queued_messages: 0,
+            queue: Vec::new(),
+            post_in_progress: false,
+            pause_after: None,
+            pong_deadline: None,
+            timer_generation: 0,
+        }
+    }
+}
+
 /// The engine's record of one session. Shared by the session table, the transports and every
 /// [`Socket`] handle.
+///
+/// A broadcast sends to thousands of sessions in a row, and each send's first touch of its session
+/// is a cache miss. `#[repr(C, align(64))]` puts what a send reads (`shared`, for the queue limit,
+/// and the state's lock and first fields) in the first cache line of the session, so that a send
+/// misses once and [`Session::touch`] loads all of it.
+#[repr(C, align(64))]
 pub(crate) struct Session {
-    pub(crate) id: Arc<str>,
-    pub(crate) request: Arc<RequestInfo>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) state: Mutex<State>,
+    pub(crate) id: Arc<str>,
+    pub(crate) request: Arc<RequestInfo>,
     /// State the application attaches to the session (see [`Socket::set_extension`]); dropped right
     /// after `on_close`, so state that holds the socket does not keep the session alive.
     pub(crate) extension: Mutex<Option<Arc<dyn Any + Send + Sync>>>,
@@ -104,20 +129,10 @@ impl Session {
         transport: TransportKind,
     ) -> Arc<Session> {
         Arc::new(Session {
+            shared,
             id,
             request: Arc::new(request),
-            shared,
-            state: Mutex::new(State {
-                transport,
-                phase: Phase::Open,
-                queue: Vec::new(),
-                queued_messages: 0,
-                poll_parked: false,
-                post_in_progress: false,
-                pong_deadline: None,
-                pause_after: None,
-                timer_generation: 0,
-            }),
+            state: Mutex::new(State::new(transport)),
             extension: Mutex::new(None),
             wake: Notify::new(),
             writer: WriterWake::default(),
@@ -149,6 +164,13 @@ impl Session {
             self.wake_writer();
         }
         Ok(())
+    }
+
+    /// Reads the state lock, so that a send that follows finds its cache line (see [`Session`]) in
+    /// the cache.
+    #[inline]
+    pub(crate) fn touch(&self) {
+        std::hint::black_box(self.state.is_locked());
     }
 
     /// Wakes whichever writer drains the queue (the parked GET or the websocket task).
@@ -391,5 +413,30 @@ impl Session {
             TransportKind::Polling => state.poll_parked && state.queue.is_empty(),
             TransportKind::Websocket => !self.writing.load(Ordering::Acquire),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_a_send_reads_and_writes_is_in_the_first_cache_line() {
+        assert_eq!(std::mem::align_of::<Session>(), 64);
+        assert_eq!(std::mem::offset_of!(Session, shared), 0);
+        // The lock comes before the data in the mutex (its layout is not `repr(C)`: checked here).
+        let mutex = Mutex::new(State::new(TransportKind::Websocket));
+        let data_offset = mutex.data_ptr() as usize - std::ptr::from_ref(&mutex) as usize;
+        assert!(data_offset > 0, "the lock is after the state");
+        let state_end = std::mem::offset_of!(State, queue) + std::mem::size_of::<Vec<Frame>>();
+        for field_offset in [
+            std::mem::offset_of!(State, phase),
+            std::mem::offset_of!(State, transport),
+            std::mem::offset_of!(State, poll_parked),
+            std::mem::offset_of!(State, queued_messages),
+        ] {
+            assert!(field_offset < state_end);
+        }
+        assert!(std::mem::offset_of!(Session, state) + data_offset + state_end <= 64);
     }
 }

@@ -178,9 +178,7 @@ impl BroadcastOperator {
             }
             None => encode::event(namespace.parser(), namespace.name(), None, event, args)?,
         };
-        namespace.for_each_recipient(&self.rooms, &self.except, &mut |socket| {
-            socket.deliver(&packet, volatile)
-        });
+        namespace.deliver_to_recipients(&self.rooms, &self.except, &packet, volatile);
         Ok(())
     }
 

@@ -278,6 +278,11 @@ impl Client {
         }
     }
 
+    /// See [`oxio_engine::Socket::touch`].
+    pub(crate) fn touch(&self) {
+        self.conn.touch();
+    }
+
     /// Queues a packet only if the transport is writable now (its attachments then follow).
     pub(crate) fn send_volatile(&self, packet: &EncodedPacket) {
         let Some((first, rest)) = packet.frames.split_first() else {

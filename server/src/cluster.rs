@@ -99,9 +99,7 @@ impl LocalNamespace for NamespaceInner {
             }
         };
         let volatile = opts.flags.volatile;
-        self.for_each_recipient(&opts.rooms, &opts.except, &mut |socket| {
-            socket.deliver(&packet, volatile)
-        });
+        self.deliver_to_recipients(&opts.rooms, &opts.except, &packet, volatile);
     }
 
     fn broadcast_with_ack(

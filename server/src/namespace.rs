@@ -17,7 +17,7 @@ use oxio_cluster::{
 use parking_lot::RwLock;
 
 use crate::broadcast::BroadcastOperator;
-use crate::encode::Parser;
+use crate::encode::{EncodedPacket, Parser};
 use crate::error::{ConnectError, EmitError};
 use crate::payload::{Args, Payload};
 use crate::recovery::{RecoveryConfig, SessionStore};
@@ -225,7 +225,28 @@ impl NamespaceInner {
             except,
             local: false,
         };
-        self.adapter.for_each_local(target, deliver);
+        self.adapter.for_each_local(target, &mut |batch| {
+            batch.iter().for_each(|socket| deliver(socket))
+        });
+    }
+
+    /// Delivers a broadcast packet to every recipient among this namespace's sockets (see
+    /// [`Socket::deliver_to_batch`]).
+    pub(crate) fn deliver_to_recipients(
+        &self,
+        rooms: &[Room],
+        except: &[Room],
+        packet: &EncodedPacket,
+        volatile: bool,
+    ) {
+        let target = Target {
+            rooms,
+            except,
+            local: false,
+        };
+        self.adapter.for_each_local(target, &mut |batch| {
+            Socket::deliver_to_batch(batch, packet, volatile)
+        });
     }
 
     pub(crate) fn socket(&self, id: &str) -> Option<Socket> {

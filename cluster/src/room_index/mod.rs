@@ -58,6 +58,14 @@
 //! for what `deliver` is meant to do, a non-blocking queue push. So `deliver` **must not** call back
 //! into the same index (it can deadlock once a writer is waiting) and **must not** block or do slow work
 //! (it would hold up every join, leave, insert and remove meanwhile).
+//!
+//! # Batches
+//!
+//! [`for_each_recipient_batch`](RoomIndex::for_each_recipient_batch) hands the recipients over up to
+//! [`RECIPIENT_BATCH`] at a time (every batch full but the last). A broadcast to thousands of sockets
+//! reaches each one's queue through a few pointers, and each is a likely cache miss: given a batch,
+//! the caller can load what it needs of every recipient first, so that those misses overlap, and then
+//! deliver.
 
 mod members;
 mod seen;
@@ -71,6 +79,7 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
 use parking_lot::RwLock;
+use smallvec::SmallVec;
 
 use members::{Members, Slot};
 use seen::Seen;
@@ -109,6 +118,9 @@ pub enum MembershipChange {
 
 /// The number of room shards [`RoomIndex::new`] uses.
 pub const DEFAULT_SHARDS: usize = 16;
+
+/// The most recipients [`RoomIndex::for_each_recipient_batch`] hands over at once.
+pub const RECIPIENT_BATCH: usize = 32;
 
 /// One namespace's rooms and sockets; see the [module documentation](self) for layout and invariants.
 ///
@@ -260,8 +272,32 @@ impl<H: Clone + Send + Sync + 'static> RoomIndex<H> {
     /// `deliver` runs under the index's read locks: it must not call into this index and must not block
     /// (see the [module documentation](self#rules-for-deliver)).
     pub fn for_each_recipient(&self, rooms: &[Room], except: &[Room], mut deliver: impl FnMut(&H)) {
+        self.for_each_recipient_batch(rooms, except, |batch| {
+            batch.iter().for_each(|handle| deliver(handle))
+        });
+    }
+
+    /// Like [`for_each_recipient`](Self::for_each_recipient), handing the recipients over in batches
+    /// of up to [`RECIPIENT_BATCH`], so that `deliver` can touch what it will need of every recipient
+    /// of a batch before it delivers to the first (see the [module documentation](self#batches)).
+    pub fn for_each_recipient_batch(
+        &self,
+        rooms: &[Room],
+        except: &[Room],
+        mut deliver: impl FnMut(&[&H]),
+    ) {
         let table = self.table.read();
-        self.select(&table, rooms, except, |_, handle| deliver(handle));
+        let mut batch: SmallVec<[&H; RECIPIENT_BATCH]> = SmallVec::new();
+        self.select(&table, rooms, except, |_, handle| {
+            batch.push(handle);
+            if batch.len() == RECIPIENT_BATCH {
+                deliver(&batch);
+                batch.clear();
+            }
+        });
+        if !batch.is_empty() {
+            deliver(&batch);
+        }
     }
 
     /// Every room that exists (has members), including the sockets' own id rooms.

@@ -7,7 +7,7 @@ mod prop;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use super::{Room, RoomIndex, SocketId, table};
+use super::{RECIPIENT_BATCH, Room, RoomIndex, SocketId, table};
 
 impl<H: Clone + Send + Sync + 'static> RoomIndex<H> {
     /// Checks every invariant of the [module documentation](super); panics on the first violation.
@@ -183,6 +183,40 @@ fn for_each_recipient_covers_every_case() {
     assert_eq!(recipients(&index, &["x"], &["b"]), ["a"]);
     assert_eq!(recipients(&index, &["nope"], &[]), Vec::<String>::new());
     assert_eq!(recipients(&index, &["c", "y"], &[]), ["b", "c"]);
+}
+
+#[test]
+fn recipients_come_in_full_batches_but_the_last() {
+    let index = RoomIndex::with_shards(2);
+    let count = 3 * RECIPIENT_BATCH + 5;
+    for i in 0..count {
+        let name = format!("s{i}");
+        index.insert(id(&name), id(&name));
+        index.join(&name, rooms(&["big"]));
+    }
+    for (to, except, expected) in [
+        (&[][..], &[][..], count),
+        (&["big"][..], &[][..], count),
+        (&["big", "s0"][..], &["s1"][..], count - 1),
+    ] {
+        let mut sizes = Vec::new();
+        let mut got = BTreeSet::new();
+        index.for_each_recipient_batch(&rooms(to), &rooms(except), |batch| {
+            sizes.push(batch.len());
+            got.extend(batch.iter().map(|h| h.to_string()));
+        });
+        assert_eq!(got.len(), expected, "{to:?} except {except:?}");
+        assert_eq!(sizes.iter().sum::<usize>(), expected, "each recipient once");
+        let (last, full) = sizes.split_last().unwrap();
+        assert!(
+            full.iter().all(|&size| size == RECIPIENT_BATCH),
+            "{sizes:?}"
+        );
+        assert!((1..=RECIPIENT_BATCH).contains(last), "{sizes:?}");
+    }
+    let mut batches = 0;
+    index.for_each_recipient_batch(&rooms(&["nope"]), &[], |_| batches += 1);
+    assert_eq!(batches, 0, "no recipients, no batch");
 }
 
 #[test]
