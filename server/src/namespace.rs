@@ -220,12 +220,7 @@ impl NamespaceInner {
         except: &[Room],
         deliver: &mut dyn FnMut(&Socket),
     ) {
-        let target = Target {
-            rooms,
-            except,
-            local: false,
-        };
-        self.adapter.for_each_local(target, &mut |batch| {
+        self.for_each_recipient_batch(rooms, except, &mut |batch| {
             batch.iter().for_each(|socket| deliver(socket))
         });
     }
@@ -239,14 +234,24 @@ impl NamespaceInner {
         packet: &EncodedPacket,
         volatile: bool,
     ) {
+        self.for_each_recipient_batch(rooms, except, &mut |batch| {
+            Socket::deliver_to_batch(batch, packet, volatile)
+        });
+    }
+
+    /// The recipients in the adapter's batches (see [`oxio_cluster::Adapter::for_each_local`]).
+    fn for_each_recipient_batch(
+        &self,
+        rooms: &[Room],
+        except: &[Room],
+        deliver: &mut dyn FnMut(&[&Socket]),
+    ) {
         let target = Target {
             rooms,
             except,
             local: false,
         };
-        self.adapter.for_each_local(target, &mut |batch| {
-            Socket::deliver_to_batch(batch, packet, volatile)
-        });
+        self.adapter.for_each_local(target, deliver);
     }
 
     pub(crate) fn socket(&self, id: &str) -> Option<Socket> {
