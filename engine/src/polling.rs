@@ -178,9 +178,10 @@ where
     };
     // Packets before a malformed one are delivered; the malformed one closes the session with
     // "parse error" and the POST is still answered `ok`, like Node.
+    let socket = session.socket();
     for packet in decode_payload(body) {
         let flow = match packet {
-            Ok(packet) => session.receive(packet),
+            Ok(packet) => Session::receive(&socket, packet),
             Err(error) => {
                 tracing::debug!(sid = %session.id, %error, "malformed polling payload");
                 session.close(CloseReason::ParseError);

@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use oxio_protocol::engine_io::{Message, Packet};
+use oxio_protocol::engine_io::Packet;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
@@ -159,9 +159,10 @@ impl Session {
         state.queued_messages += 1;
         state.queue.push(frame);
         let first = state.queue.len() == 1;
+        let poll_parked = state.poll_parked;
         drop(state);
         if first {
-            self.wake_writer();
+            self.wake_writer(poll_parked);
         }
         Ok(())
     }
@@ -173,9 +174,14 @@ impl Session {
         std::hint::black_box(self.state.is_locked());
     }
 
-    /// Wakes whichever writer drains the queue (the parked GET or the websocket task).
-    pub(crate) fn wake_writer(&self) {
-        self.wake.notify_one();
+    /// Wakes whichever writer drains the queue: the websocket task, and the parked GET if one is.
+    /// `poll_parked` is read under the state lock that queued the frame: a GET that parks later
+    /// looks at the queue first, so only a GET parked by then needs the notification (and a
+    /// websocket session's sends skip it).
+    fn wake_writer(&self, poll_parked: bool) {
+        if poll_parked {
+            self.wake.notify_one();
+        }
         self.writer.wake();
     }
 
@@ -183,8 +189,9 @@ impl Session {
     pub(crate) fn send_control(&self, frame: Frame) {
         let mut state = self.state.lock();
         state.queue.push(frame);
+        let poll_parked = state.poll_parked;
         drop(state);
-        self.wake_writer();
+        self.wake_writer(poll_parked);
     }
 
     /// Takes everything queued, for one batched write (a polling response ignores write pauses).
@@ -220,35 +227,33 @@ impl Session {
         state.pause_after = Some((queued, pause));
     }
 
-    /// Handles one packet from the client. Called in packet order by the single reader of the
-    /// session (the websocket task, or the one POST in progress).
-    pub(crate) fn receive(self: &Arc<Self>, packet: Packet) -> Flow {
+    /// Handles one packet from the client of `socket`'s session. Called in packet order by the
+    /// single reader of the session (the websocket task, or the one POST in progress), which keeps
+    /// the socket it hands to the handler: no refcount is taken per message.
+    pub(crate) fn receive(socket: &Socket, packet: Packet) -> Flow {
+        let session = socket.session();
         match packet {
             Packet::Message(message) => {
-                self.deliver(message);
+                if session.is_open() {
+                    session.shared.handler.on_message(socket, message);
+                }
                 Flow::Continue
             }
             Packet::Pong(_) => {
-                self.on_pong();
+                session.on_pong();
                 Flow::Continue
             }
             Packet::Close => {
-                self.close(CloseReason::TransportClose);
+                session.close(CloseReason::TransportClose);
                 Flow::Closed
             }
             // In v4 only the server pings ("invalid heartbeat direction" in Node).
             Packet::Ping(_) => {
-                self.close(CloseReason::TransportError);
+                session.close(CloseReason::TransportError);
                 Flow::Closed
             }
             // Node ignores these outside an upgrade.
             Packet::Open(_) | Packet::Upgrade | Packet::Noop => Flow::Continue,
-        }
-    }
-
-    fn deliver(self: &Arc<Self>, message: Message) {
-        if self.is_open() {
-            self.shared.handler.on_message(&self.socket(), message);
         }
     }
 
@@ -316,8 +321,9 @@ impl Session {
                 state.timer_generation += 1;
                 let generation = state.timer_generation;
                 state.queue.push(Frame::PING);
+                let poll_parked = state.poll_parked;
                 drop(state);
-                self.wake_writer();
+                self.wake_writer(poll_parked);
                 self.shared.timers.schedule(deadline, self, generation);
             }
         }
@@ -382,8 +388,9 @@ impl Session {
             Phase::Closed
         };
         let closed = state.phase == Phase::Closed;
+        let poll_parked = state.poll_parked;
         drop(state);
-        self.wake_writer();
+        self.wake_writer(poll_parked);
         if closed {
             self.shared.remove(&self.id);
         } else {

@@ -101,6 +101,10 @@ impl Socket {
         Socket { session }
     }
 
+    pub(crate) fn session(&self) -> &Arc<Session> {
+        &self.session
+    }
+
     /// The session id (`sid`).
     pub fn id(&self) -> &str {
         &self.session.id

@@ -25,7 +25,7 @@ use crate::polling::open_frame;
 use crate::request::TransportKind;
 use crate::response::{RequestError, ResponseBody, error_response, status_response};
 use crate::session::{Phase, Session};
-use crate::socket::CloseReason;
+use crate::socket::{CloseReason, Socket};
 use crate::ws_stream::{Io, ReadError, WsStream};
 
 /// Whether the request asks for a websocket (`GET` with `Upgrade: websocket`).
@@ -205,6 +205,10 @@ fn abort_upgrade(session: &Session) {
 #[expect(clippy::manual_async_fn, reason = "the task's size, as said above")]
 pub(crate) fn run(session: Arc<Session>, mut stream: WsStream) -> impl Future<Output = ()> + Send {
     async move {
+        // The handle the handler is given with each message: kept, so that no refcount is taken
+        // per message.
+        let socket = Socket::from_session(session);
+        let session = socket.session();
         let shared = session.shared.clone();
         shared.live_websockets.fetch_add(1, Ordering::AcqRel);
         let mut batch = Vec::new();
@@ -248,7 +252,7 @@ pub(crate) fn run(session: Arc<Session>, mut stream: WsStream) -> impl Future<Ou
             // steady stream of them must not starve reads (pongs): every few wake-ups for writes in a
             // row, reads go first. Writes are not starved either: every turn drains.
             let reads_first = writes_in_a_row >= READS_FIRST_AFTER;
-            let wake = wait(&session, &mut stream, resume_at, reads_first).await;
+            let wake = wait(session, &mut stream, resume_at, reads_first).await;
             writes_in_a_row = match wake {
                 Wake::Queued if !reads_first => writes_in_a_row + 1,
                 _ => 0,
@@ -266,7 +270,7 @@ pub(crate) fn run(session: Arc<Session>, mut stream: WsStream) -> impl Future<Ou
             // loop, in this same turn: its wake-ups need not schedule the task again.
             let reply = session
                 .writer
-                .handle_inline(|| on_incoming(&session, incoming));
+                .handle_inline(|| on_incoming(&socket, incoming));
             match reply {
                 Reply::Nothing => {}
                 Reply::Pong(payload) => {
@@ -283,7 +287,7 @@ pub(crate) fn run(session: Arc<Session>, mut stream: WsStream) -> impl Future<Ou
                     break;
                 }
                 Reply::Refuse(error) => {
-                    Box::pin(refuse_frames(&session, &mut stream, error)).await;
+                    Box::pin(refuse_frames(session, &mut stream, error)).await;
                     break;
                 }
                 Reply::End => break,
@@ -309,17 +313,18 @@ enum Reply {
 }
 
 /// Hands a message to the session, and says what is left to write.
-fn on_incoming(session: &Arc<Session>, incoming: Option<Result<Incoming, ReadError>>) -> Reply {
+fn on_incoming(socket: &Socket, incoming: Option<Result<Incoming, ReadError>>) -> Reply {
+    let session = socket.session();
     match incoming {
         Some(Ok(Incoming::Ping(payload))) => Reply::Pong(payload),
         Some(Ok(Incoming::Pong(_))) => Reply::Nothing,
         Some(Ok(Incoming::Close(frame))) => Reply::Close(frame.map(|f| f.code)),
         Some(Ok(Incoming::Text(text))) => {
-            handle_text(session, text);
+            handle_text(socket, text);
             Reply::Nothing
         }
         Some(Ok(Incoming::Binary(bytes))) => {
-            session.receive(Packet::decode_binary(bytes));
+            Session::receive(socket, Packet::decode_binary(bytes));
             Reply::Nothing
         }
         Some(Err(ReadError::Frame(error))) => Reply::Refuse(error),
@@ -338,12 +343,13 @@ fn on_incoming(session: &Arc<Session>, incoming: Option<Result<Incoming, ReadErr
 }
 
 /// A text message: an Engine.IO packet, or a parse error that ends the session.
-fn handle_text(session: &Arc<Session>, text: Utf8Bytes) {
+fn handle_text(socket: &Socket, text: Utf8Bytes) {
     match Packet::decode_utf8(text) {
         Ok(packet) => {
-            session.receive(packet);
+            Session::receive(socket, packet);
         }
         Err(error) => {
+            let session = socket.session();
             tracing::debug!(sid = %session.id, %error, "malformed websocket packet");
             session.close(CloseReason::ParseError);
         }
