@@ -37,6 +37,24 @@ type PacketMiddleware = Arc<dyn Fn(&Socket, &str, &Payload) -> Result<(), String
 type DisconnectHandler = Arc<dyn Fn(&Socket, DisconnectReason) + Send + Sync>;
 type ErrorHandler = Arc<dyn Fn(&Socket, &str) + Send + Sync>;
 
+/// What an incoming event goes through, kept under one lock: every event reads all three.
+#[derive(Default)]
+struct EventListeners {
+    /// By event name. A list, not a map: sockets have a few handlers each, and a hash map of four
+    /// is about 350 bytes for every connection.
+    handlers: Vec<(Box<str>, EventHandler)>,
+    any: Vec<AnyHandler>,
+    middlewares: Vec<PacketMiddleware>,
+}
+
+impl EventListeners {
+    fn handler(&self, event: &str) -> Option<EventHandler> {
+        (self.handlers.iter())
+            .find(|(name, _)| **name == *event)
+            .map(|(_, handler)| handler.clone())
+    }
+}
+
 /// Who a new socket is: a fresh identity, or the one of a recovered session.
 pub(crate) struct SocketIdentity {
     pub(crate) id: Room,
@@ -59,12 +77,8 @@ pub(crate) struct SocketInner {
     client: Arc<Client>,
     handshake: Handshake,
     connected: AtomicBool,
-    /// By event name. A list, not a map: sockets have a few handlers each, and a hash map of four
-    /// is about 350 bytes for every connection.
-    handlers: RwLock<Vec<(Box<str>, EventHandler)>>,
-    any: RwLock<Vec<AnyHandler>>,
+    listeners: RwLock<EventListeners>,
     any_outgoing: RwLock<Vec<AnyOutgoingHandler>>,
-    middlewares: RwLock<Vec<PacketMiddleware>>,
     on_disconnect: RwLock<Vec<DisconnectHandler>>,
     on_error: RwLock<Vec<ErrorHandler>>,
     acks: Mutex<HashMap<u64, AckWaiter>>,
@@ -89,10 +103,8 @@ impl Socket {
                 client,
                 handshake,
                 connected: AtomicBool::new(false),
-                handlers: RwLock::default(),
-                any: RwLock::default(),
+                listeners: RwLock::default(),
                 any_outgoing: RwLock::default(),
-                middlewares: RwLock::default(),
                 on_disconnect: RwLock::default(),
                 on_error: RwLock::default(),
                 acks: Mutex::default(),
@@ -176,7 +188,7 @@ impl Socket {
     ) {
         let event: Box<str> = event.into().into_boxed_str();
         let handler: EventHandler = Arc::new(handler);
-        let mut handlers = self.inner.handlers.write();
+        let handlers = &mut self.inner.listeners.write().handlers;
         match handlers.iter_mut().find(|(name, _)| *name == event) {
             Some((_, registered)) => *registered = handler,
             None => handlers.push((event, handler)),
@@ -218,7 +230,7 @@ impl Socket {
 
     /// Sees every incoming event (before its own handler), like Node's `socket.onAny`.
     pub fn on_any(&self, handler: impl Fn(&Socket, &str, &Payload) + Send + Sync + 'static) {
-        self.inner.any.write().push(Arc::new(handler));
+        self.inner.listeners.write().any.push(Arc::new(handler));
     }
 
     /// Sees every event this socket emits, like Node's `socket.onAnyOutgoing` (not broadcasts).
@@ -233,7 +245,11 @@ impl Socket {
         &self,
         middleware: impl Fn(&Socket, &str, &Payload) -> Result<(), String> + Send + Sync + 'static,
     ) {
-        self.inner.middlewares.write().push(Arc::new(middleware));
+        self.inner
+            .listeners
+            .write()
+            .middlewares
+            .push(Arc::new(middleware));
     }
 
     /// Called with the message of a packet middleware's error (Node's `socket.on("error")`).
@@ -422,21 +438,30 @@ impl Socket {
             return Ok(());
         };
         let payload = Payload::new(packet.args()?, attachments);
+        // Copied out of the lock (empty lists cost no allocation): a listener may add listeners.
+        let (any, middlewares, mut handler) = {
+            let listeners = self.inner.listeners.read();
+            let handler = listeners.handler(&event);
+            (
+                listeners.any.clone(),
+                listeners.middlewares.clone(),
+                handler,
+            )
+        };
         // As in Node: `onAny` listeners see every event, before the packet middlewares.
-        let any = self.inner.any.read().clone();
-        for handler in any.iter() {
+        for handler in &any {
             handler(self, &event, &payload);
         }
-        let middlewares = self.inner.middlewares.read().clone();
-        for middleware in middlewares.iter() {
+        for middleware in &middlewares {
             if let Err(message) = middleware(self, &event, &payload) {
                 self.report_error(&message);
                 return Ok(());
             }
         }
-        let handler = (self.inner.handlers.read().iter())
-            .find(|(name, _)| **name == *event)
-            .map(|(_, handler)| handler.clone());
+        if !any.is_empty() || !middlewares.is_empty() {
+            // The handler as it is now, as Node looks it up after these ran (they may register it).
+            handler = self.inner.listeners.read().handler(&event);
+        }
         if let Some(handler) = handler {
             let ack = packet.id.map(|id| AckSender::new(self.clone(), id));
             handler(self, payload, ack);

@@ -1,7 +1,8 @@
 //! Per-socket hooks with socket.io-client: `on_any` (every incoming event, before the packet
 //! middlewares and its handler),
 //! `on_any_outgoing` (the socket's own emits, not acks nor broadcasts), `use_packet` middlewares
-//! (a rejected event reaches neither its handler nor the client; `on_error` gets the message).
+//! (a rejected event reaches neither its handler nor the client; `on_error` gets the message; a
+//! handler a middleware registers gets the event that middleware let through).
 
 mod support;
 
@@ -22,9 +23,19 @@ async fn start() -> TestIo {
             socket.on_any_outgoing(move |_socket, event, args| {
                 outgoing.push(json!({"kind": "outgoing", "event": event, "len": args.len()}));
             });
-            socket.use_packet(|_socket, event, payload| match event {
+            socket.use_packet(|socket, event, payload| match event {
                 "forbidden" => Err("forbidden event".to_owned()),
                 "checked" if payload.get::<i64>(0).ok() != Some(1) => Err("bad arg".to_owned()),
+                "late" => {
+                    // Registered by the middleware itself: as in Node, the handler is looked up
+                    // after the middlewares ran, so this very event reaches it.
+                    socket.on("late", |_socket, _payload, ack| {
+                        if let Some(ack) = ack {
+                            ack.send(&"late-acked").expect("ack");
+                        }
+                    });
+                    Ok(())
+                }
                 _ => Ok(()),
             });
             let errors = log.clone();
@@ -80,6 +91,7 @@ async fn packet_hooks(mode: Mode) {
     assert_eq!(ack("hello"), json!(["hello-acked"]));
     assert_eq!(ack("checked-1"), json!(["checked-acked"]));
     assert_eq!(ack("sync"), json!(["sync-acked"]));
+    assert_eq!(ack("late"), json!(["late-acked"]));
     let error = |case: &str| events.one_with("error", "case", case)["args"].clone();
     assert_eq!(error("forbidden"), json!(["forbidden event"]));
     assert_eq!(error("checked-2"), json!(["bad arg"]));
@@ -113,6 +125,7 @@ async fn packet_hooks(mode: Mode) {
             ("checked", json!([1])),
             ("unhandled", json!([3, placeholder])),
             ("sync", json!([])),
+            ("late", json!([])),
         ])
     );
     assert_eq!(

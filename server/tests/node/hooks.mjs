@@ -26,6 +26,7 @@ emit({ event: "error", case: "checked-2", args: await errors.next() });
 emit({ event: "ack", case: "checked-1", answer: await request(socket, "checked", 1) });
 socket.emit("unhandled", 3, Buffer.from([7]));
 emit({ event: "ack", case: "sync", answer: await request(socket, "sync") });
+emit({ event: "ack", case: "late", answer: await request(socket, "late") });
 emit({ event: "received", events: received });
 
 reportTransport(socket);
