@@ -20,7 +20,9 @@
 #
 # A run during which the host stole more than MAX_STEAL of the machine's CPU time (the hypervisor ran
 # something else: it slows every server alike, but not evenly) is measured again, up to STEAL_RETRIES
-# times, and the least disturbed attempt is kept; every attempt is in raw/<date>/attempts/.
+# times, and the least disturbed attempt is kept; every attempt is in raw/<date>/attempts/. Within a cap
+# scan, the load generator measures a step that failed with steal above MAX_STEAL again (up to twice)
+# before the scan takes the failure: one disturbed step would otherwise end the scan.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -145,7 +147,7 @@ measure() {
     # A port per server and slot (run and attempt): the load generator's TIME_WAIT sockets never
     # collide. Node A's ports (+ 10 for its Redis) stay below node B's (+ 500).
     local port=$((BASE_PORT + (slot % 20) * 20 + index))
-    local args=("$scenario" --url "http://127.0.0.1:$port" --label "$server" $QUICK_FLAG)
+    local args=("$scenario" --url "http://127.0.0.1:$port" --label "$server" --max-steal "$MAX_STEAL" $QUICK_FLAG)
     if [[ $server != calibration ]]; then args+=(--polling-share "$POLLING_SHARE"); fi
     local pids=() a b ready=1
     if [[ $scenario == cluster* ]]; then

@@ -26,6 +26,9 @@ options:
   --step F  --max-rate N  --loss-limit F  --p99-limit-ms MS   (fanout-cap, cluster-cap)
   --refine N            cap scans: steps bisecting between the last rate that held and the
                         first that failed                                [2; --quick: 0]
+  --max-steal F  --step-retries N   cap scans: a step that fails while the host stole more
+                        than F of the machine's CPU time is measured again, up to N times
+                        (the attempts stay in the result, marked superseded) [0.05, 2; --quick: 0]
   --receive-interval-us US  websocket receivers are read at most once per US µs     [500]
                         (one read returns many deliveries; latencies may include up to one
                         interval of waiting; 0: no pacing, the default of echo)
@@ -71,6 +74,11 @@ pub struct Options {
     /// fanout-cap: steps that bisect (geometrically) between the last rate that held and the first
     /// that failed, once the scan stopped on a failure.
     pub refine: u32,
+    /// fanout-cap: host steal share above which a failed step is measured again.
+    pub max_steal: f64,
+    /// fanout-cap: how many times a failed step is measured again while the host steals more than
+    /// `max_steal`.
+    pub step_retries: u32,
     /// fanout-cap: loss that fails a step.
     pub loss_limit: f64,
     /// fanout-cap: p99 that fails a step, ms.
@@ -115,6 +123,8 @@ impl Options {
                 "--step" => o.step = value(name, next)?,
                 "--max-rate" => o.max_rate = value(name, next)?,
                 "--refine" => o.refine = value(name, next)?,
+                "--max-steal" => o.max_steal = value(name, next)?,
+                "--step-retries" => o.step_retries = value(name, next)?,
                 "--loss-limit" => o.loss_limit = value(name, next)?,
                 "--p99-limit-ms" => o.p99_limit_ms = value(name, next)?,
                 "--wait-secs" => o.wait_secs = value(name, next)?,
@@ -126,8 +136,12 @@ impl Options {
         if o.scenario.starts_with("cluster") && o.url_b.is_none() {
             return Err(format!("{} needs --url-b", o.scenario));
         }
-        if !(0.0..=1.0).contains(&o.polling_share) || o.step <= 1.0 || o.clients == 0 {
-            return Err("--polling-share must be in 0..1, --step > 1, --clients > 0".to_owned());
+        let shares = [o.polling_share, o.max_steal];
+        if !shares.iter().all(|s| (0.0..=1.0).contains(s)) || o.step <= 1.0 || o.clients == 0 {
+            return Err(
+                "--polling-share and --max-steal must be in 0..1, --step > 1, --clients > 0"
+                    .to_owned(),
+            );
         }
         Ok(o)
     }
@@ -151,6 +165,8 @@ impl Options {
             step: 1.5,
             max_rate: 10_000.0,
             refine: 2,
+            max_steal: 0.05,
+            step_retries: 2,
             loss_limit: 0.005,
             p99_limit_ms: 50.0,
             wait_secs: 10.0,
@@ -174,6 +190,7 @@ impl Options {
             o.rooms = o.rooms.min(10);
             if scenario.ends_with("-cap") {
                 (o.rate, o.step, o.max_rate, o.refine) = (50.0, 4.0, 200.0, 0);
+                o.step_retries = 0;
                 o.duration = 0.5;
             }
         }
@@ -205,6 +222,15 @@ mod tests {
         assert_eq!(parse("echo").unwrap().receive_interval_us, 0);
         let o = parse("echo --receive-interval-us 500").unwrap();
         assert_eq!(o.receive_interval_us, 500);
+        let o = parse("fanout-cap").unwrap();
+        assert_eq!((o.max_steal, o.step_retries), (0.05, 2));
+        let o = parse("fanout-cap --quick --max-steal 0.1").unwrap();
+        assert_eq!((o.max_steal, o.step_retries), (0.1, 0));
+        assert_eq!(
+            parse("fanout-cap --step-retries 5").unwrap().step_retries,
+            5
+        );
+        assert!(parse("fanout-cap --max-steal 2").is_err());
         assert!(parse("cluster").is_err());
         assert!(parse("nope").is_err());
         assert!(parse("echo --bogus 1").is_err());
