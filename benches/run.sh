@@ -154,7 +154,8 @@ fi
 measure() {
     local server=$1 scenario=$2 slot=$3 out=$4 logfile=$5 index=$6
     # A port per server and slot (run and attempt): the load generator's TIME_WAIT sockets never
-    # collide. Node A's ports (+ 10 for its Redis) stay below node B's (+ 500).
+    # collide (a port comes back 20 slots later, minutes after they expired). Node A's ports (+ 10 for
+    # its Redis) stay below node B's (+ 500).
     local port=$((BASE_PORT + (slot % 20) * 20 + index))
     local args=("$scenario" --url "http://127.0.0.1:$port" --label "$server" --max-steal "$MAX_STEAL" $QUICK_FLAG)
     if [[ $server != calibration ]]; then args+=(--polling-share "$POLLING_SHARE"); fi
@@ -209,10 +210,7 @@ runs_of() {
         echo "$RUNS"
     fi
 }
-ALL_RUNS=$RUNS
-for scenario in $SCENARIOS; do
-    if (($(runs_of "$scenario") > ALL_RUNS)); then ALL_RUNS=$(runs_of "$scenario"); fi
-done
+ALL_RUNS=$((NOISY_RUNS > RUNS ? NOISY_RUNS : RUNS))
 
 FAILED=0
 for run in $(seq 1 "$ALL_RUNS"); do
