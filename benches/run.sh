@@ -22,8 +22,9 @@
 # A run during which the host stole more than MAX_STEAL of the machine's CPU time (the hypervisor ran
 # something else: it slows every server alike, but not evenly) is measured again, up to STEAL_RETRIES
 # times, and the least disturbed attempt is kept; every attempt is in raw/<date>/attempts/. Within a cap
-# scan, the load generator measures a step that failed with steal above MAX_STEAL again (up to twice)
-# before the scan takes the failure: one disturbed step would otherwise end the scan.
+# scan, the load generator measures every step that failed once more, and one that failed with steal
+# above MAX_STEAL up to twice, before the scan takes the failure: one unlucky or disturbed step would
+# otherwise end the scan.
 #
 # The scenarios of NOISY_SCENARIOS take seconds a run, and their results spread most between runs on a
 # shared host (echo's ratio to the calibration server 0.74x to 1.02x for the same binaries minutes apart,

@@ -26,9 +26,12 @@ options:
   --step F  --max-rate N  --loss-limit F  --p99-limit-ms MS   (fanout-cap, cluster-cap)
   --refine N            cap scans: steps bisecting between the last rate that held and the
                         first that failed                                [2; --quick: 0]
+  --confirm N           cap scans: a step that fails is measured N more times before the
+                        scan takes the failure                          [1; --quick: 0]
   --max-steal F  --step-retries N   cap scans: a step that fails while the host stole more
-                        than F of the machine's CPU time is measured again, up to N times
-                        (the attempts stay in the result, marked superseded) [0.05, 2; --quick: 0]
+                        than F of the machine's CPU time is measured again, up to N times in
+                        all (the attempts measured again stay in the result, marked
+                        superseded)                               [0.05, 2; --quick: 0]
   --receive-interval-us US  websocket receivers are read at most once per US µs     [500]
                         (one read returns many deliveries; latencies may include up to one
                         interval of waiting; 0: no pacing, the default of echo)
@@ -74,10 +77,12 @@ pub struct Options {
     /// fanout-cap: steps that bisect (geometrically) between the last rate that held and the first
     /// that failed, once the scan stopped on a failure.
     pub refine: u32,
+    /// fanout-cap: how many times every failed step is measured again before the scan takes it.
+    pub confirm: u32,
     /// fanout-cap: host steal share above which a failed step is measured again.
     pub max_steal: f64,
-    /// fanout-cap: how many times a failed step is measured again while the host steals more than
-    /// `max_steal`.
+    /// fanout-cap: how many times in all a failed step is measured again while the host steals more
+    /// than `max_steal`.
     pub step_retries: u32,
     /// fanout-cap: loss that fails a step.
     pub loss_limit: f64,
@@ -124,6 +129,7 @@ impl Options {
                 "--max-rate" => o.max_rate = value(name, next)?,
                 "--refine" => o.refine = value(name, next)?,
                 "--max-steal" => o.max_steal = value(name, next)?,
+                "--confirm" => o.confirm = value(name, next)?,
                 "--step-retries" => o.step_retries = value(name, next)?,
                 "--loss-limit" => o.loss_limit = value(name, next)?,
                 "--p99-limit-ms" => o.p99_limit_ms = value(name, next)?,
@@ -165,6 +171,7 @@ impl Options {
             step: 1.5,
             max_rate: 10_000.0,
             refine: 2,
+            confirm: 1,
             max_steal: 0.05,
             step_retries: 2,
             loss_limit: 0.005,
@@ -190,7 +197,7 @@ impl Options {
             o.rooms = o.rooms.min(10);
             if scenario.ends_with("-cap") {
                 (o.rate, o.step, o.max_rate, o.refine) = (50.0, 4.0, 200.0, 0);
-                o.step_retries = 0;
+                (o.confirm, o.step_retries) = (0, 0);
                 o.duration = 0.5;
             }
         }
@@ -223,9 +230,10 @@ mod tests {
         let o = parse("echo --receive-interval-us 500").unwrap();
         assert_eq!(o.receive_interval_us, 500);
         let o = parse("fanout-cap").unwrap();
-        assert_eq!((o.max_steal, o.step_retries), (0.05, 2));
+        assert_eq!((o.confirm, o.max_steal, o.step_retries), (1, 0.05, 2));
         let o = parse("fanout-cap --quick --max-steal 0.1").unwrap();
-        assert_eq!((o.max_steal, o.step_retries), (0.1, 0));
+        assert_eq!((o.confirm, o.max_steal, o.step_retries), (0, 0.1, 0));
+        assert_eq!(parse("fanout-cap --confirm 3").unwrap().confirm, 3);
         assert_eq!(
             parse("fanout-cap --step-retries 5").unwrap().step_retries,
             5
