@@ -203,15 +203,15 @@ steal_of() {
 # Whether number $1 is at most number $2.
 at_most() { awk "BEGIN { exit !($1 <= $2) }"; }
 
+ALL_RUNS=$((NOISY_RUNS > RUNS ? NOISY_RUNS : RUNS))
 # How many runs scenario $1 gets.
 runs_of() {
     if [[ " $NOISY_SCENARIOS " == *" $1 "* ]]; then
-        echo $((NOISY_RUNS > RUNS ? NOISY_RUNS : RUNS))
+        echo "$ALL_RUNS"
     else
         echo "$RUNS"
     fi
 }
-ALL_RUNS=$((NOISY_RUNS > RUNS ? NOISY_RUNS : RUNS))
 
 FAILED=0
 for run in $(seq 1 "$ALL_RUNS"); do

@@ -299,8 +299,8 @@ impl Run<'_> {
         }
     }
 
-    /// A cap scan's step at `rate`, measured again while it failed and [is to be measured
-    /// again](to_measure_again); the attempts measured again go to `steps`, marked `"superseded"`.
+    /// A cap scan's step at `rate`, measured again for as long as [`to_measure_again`] says so; the
+    /// attempts measured again go to `steps`, marked `"superseded"`.
     async fn cap_step(&mut self, rate: f64, steps: &mut Vec<Value>) -> Value {
         let mut step = self.broadcast_step(rate).await;
         let mut earlier = 0;
