@@ -325,6 +325,7 @@ async fn max_sessions() {
     .await
     .assert_error(503, 3, "Server full");
     assert_eq!(server.engine.session_count(), 2);
+    server.recorder.wait_opens(2).await;
     assert_eq!(server.recorder.opens().len(), 2);
 
     // A slot frees up when a session closes.

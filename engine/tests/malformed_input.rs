@@ -380,6 +380,7 @@ async fn oversize_websocket_messages() {
 async fn unknown_sids() {
     let server = TestServer::start(EngineConfig::default()).await;
     let mut witness = Witness::open(server.addr).await;
+    server.recorder.wait_opens(2).await;
     let events = server.recorder.events().len();
     for sid in ["nope", "%00", "a%20b", &"x".repeat(5000)] {
         post(server.addr, sid, b"4hello")

@@ -129,7 +129,7 @@ async fn shutdown_is_bounded_by_its_timeout() {
     let (ws, sid, _) = ws_open(server.addr).await;
     // Far more than the socket buffers hold; the client never reads.
     let big = Frame::text(&"x".repeat(256 * 1024));
-    let socket = server.recorder.socket(&sid);
+    let socket = server.recorder.wait_socket(&sid).await;
     for _ in 0..400 {
         socket.send(big.clone()).expect("send");
     }

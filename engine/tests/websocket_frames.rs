@@ -364,7 +364,7 @@ async fn direct_handshakes_keep_the_request_and_answer_with_cors_headers() {
         head.contains("access-control-allow-origin: *\r\n"),
         "{head}"
     );
-    let socket = server.recorder.socket(&ws.sid);
+    let socket = server.recorder.wait_socket(&ws.sid).await;
     let request = socket.request();
     assert_eq!(request.headers()["x-token"], "a b");
     assert_eq!(request.headers()["origin"], "http://a.test");

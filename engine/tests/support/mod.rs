@@ -176,7 +176,19 @@ impl Recorder {
             .collect()
     }
 
-    /// The handle of an open session.
+    /// Waits until `sid` has opened and returns its handle. A websocket client may read the open
+    /// packet before `on_open` ran: the engine writes the handshake answer first.
+    pub(crate) async fn wait_socket(&self, sid: &str) -> Socket {
+        self.wait_until(&format!("the open of {sid}"), TIMEOUT, |events| {
+            events
+                .iter()
+                .any(|e| matches!(e, Event::Open { sid: s, .. } if s == sid))
+        })
+        .await;
+        self.socket(sid)
+    }
+
+    /// The handle of an open session (one whose `on_open` has run).
     pub(crate) fn socket(&self, sid: &str) -> Socket {
         lock(&self.sockets)
             .get(sid)
