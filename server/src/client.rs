@@ -31,13 +31,21 @@ pub(crate) struct Client {
     io: Arc<IoInner>,
     /// Its socket on each namespace it joined. A list, not a map: a connection joins a few
     /// namespaces, and comparing their names is cheaper than hashing the one a packet names.
-    sockets: Mutex<Vec<Socket>>,
+    sockets: Mutex<Vec<Joined>>,
     reassembly: Mutex<Reassembly>,
     /// A reason decided here (parse error, slow client, ...) that overrides the engine's.
     close_reason: Mutex<Option<DisconnectReason>>,
     /// True until a namespace connects or the connection closes; while it is, the connect
     /// deadline (see [`crate::connect_deadline`]) closes the connection when it comes.
     awaiting_connect: AtomicBool,
+}
+
+/// A socket of the connection with its namespace's name beside it: every packet looks its socket up
+/// by name, and reading the name here costs one cache line where reading it through the socket and
+/// its namespace costs three.
+struct Joined {
+    namespace: Room,
+    socket: Socket,
 }
 
 /// How long the websocket writer waits after writing a CONNECT packet before what follows.
@@ -208,8 +216,11 @@ impl Client {
         self.settle_connect_deadline();
         {
             let mut sockets = self.sockets.lock();
-            sockets.retain(|known| known.namespace_name() != namespace.name());
-            sockets.push(socket.clone());
+            sockets.retain(|known| *known.namespace != *namespace.name());
+            sockets.push(Joined {
+                namespace: namespace.name().into(),
+                socket: socket.clone(),
+            });
         }
         socket.mark_connected();
         namespace.add(&socket);
@@ -235,14 +246,14 @@ impl Client {
     pub(crate) fn forget(&self, namespace: &str) {
         self.sockets
             .lock()
-            .retain(|socket| socket.namespace_name() != namespace);
+            .retain(|known| *known.namespace != *namespace);
     }
 
     /// Its socket on the namespace of that name, if it joined it.
     fn socket_on(&self, namespace: &str) -> Option<Socket> {
         let sockets = self.sockets.lock();
-        let socket = sockets.iter().find(|s| s.namespace_name() == namespace);
-        socket.cloned()
+        let joined = sockets.iter().find(|known| *known.namespace == *namespace);
+        joined.map(|joined| joined.socket.clone())
     }
 
     /// Queues a packet; a full queue closes the connection as too slow.
@@ -297,7 +308,9 @@ impl Client {
 
     /// Disconnects every socket of the connection ("server namespace disconnect"), then closes it.
     pub(crate) fn disconnect_all(&self) {
-        let sockets: Vec<Socket> = self.sockets.lock().clone();
+        let sockets: Vec<Socket> = (self.sockets.lock().iter())
+            .map(|joined| joined.socket.clone())
+            .collect();
         for socket in sockets {
             socket.disconnect(false);
         }
@@ -340,7 +353,7 @@ impl Client {
         self.settle_connect_deadline();
         let reason = self.close_reason.lock().unwrap_or(reason.into());
         let sockets = std::mem::take(&mut *self.sockets.lock());
-        for socket in sockets {
+        for Joined { socket, .. } in sockets {
             socket.close(reason);
         }
         self.reassembly.lock().reset();
