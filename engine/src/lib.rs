@@ -48,4 +48,4 @@ pub use frame::Frame;
 pub use oxio_protocol::engine_io::{Message, Utf8Bytes};
 pub use request::{EngineQuery, RequestInfo, TransportKind, query_param};
 pub use response::ResponseBody;
-pub use socket::{CloseReason, Handler, SendError, Socket};
+pub use socket::{CloseReason, Handler, SendError, Socket, WriteHold};

@@ -97,7 +97,7 @@ async fn poll(session: &Arc<Session>) -> Response<ResponseBody> {
             if state.transport != TransportKind::Polling {
                 // Upgraded while parked: what is queued belongs to the websocket now.
                 frames.push(Frame::NOOP);
-            } else if !state.queue.is_empty() {
+            } else if !state.queue.is_empty() && !state.writes_held() {
                 Session::drain_into(&mut state, &mut frames);
             } else {
                 match state.phase {

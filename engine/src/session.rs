@@ -22,6 +22,8 @@
 //! - A session has at most one heartbeat timer that counts: timer entries carry the generation they
 //!   were scheduled with and are ignored once it has moved on.
 //! - Exactly one writer drains the queue: the parked polling GET, or the websocket task.
+//! - While a write hold is in progress ([`crate::Socket::hold_writes`]) and the session is open,
+//!   the writers take nothing from the queue; the end of the last hold wakes them.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -70,6 +72,8 @@ pub(crate) struct State {
     /// Set while a ping waits for its pong: the session closes with "ping timeout" at this instant.
     pong_deadline: Option<Instant>,
     timer_generation: u64,
+    /// Write holds in progress (see [`crate::Socket::hold_writes`]).
+    holds: u32,
 }
 
 impl State {
@@ -84,7 +88,14 @@ impl State {
             pause_after: None,
             pong_deadline: None,
             timer_generation: 0,
+            holds: 0,
         }
+    }
+
+    /// Whether the writers must leave the queue alone: a write hold is in progress and the session
+    /// is open (a closing session writes what it has).
+    pub(crate) fn writes_held(&self) -> bool {
+        self.holds > 0 && matches!(self.phase, Phase::Open | Phase::Upgrading { .. })
     }
 }
 
@@ -206,9 +217,12 @@ impl Session {
         state.pause_after = None;
     }
 
-    /// Takes what the websocket writer may write now: everything, or the frames before a
-    /// requested pause, with the pause.
+    /// Takes what the websocket writer may write now: nothing while writes are held, else
+    /// everything, or the frames before a requested pause, with the pause.
     pub(crate) fn drain_for_websocket(state: &mut State, out: &mut Vec<Frame>) -> Option<Duration> {
+        if state.writes_held() {
+            return None;
+        }
         let Some((count, pause)) = state.pause_after.take() else {
             Session::drain_into(state, out);
             return None;
@@ -218,6 +232,23 @@ impl Session {
         // Control frames are not counted; at worst this under-counts until the next full drain.
         state.queued_messages = state.queued_messages.saturating_sub(count);
         Some(pause)
+    }
+
+    /// Starts a write hold (see [`crate::Socket::hold_writes`]).
+    pub(crate) fn hold_writes(&self) {
+        self.state.lock().holds += 1;
+    }
+
+    /// Ends a write hold; the end of the last one wakes the writers if frames wait.
+    pub(crate) fn release_writes(&self) {
+        let mut state = self.state.lock();
+        state.holds = state.holds.saturating_sub(1);
+        let wake = state.holds == 0 && !state.queue.is_empty();
+        let poll_parked = state.poll_parked;
+        drop(state);
+        if wake {
+            self.wake_writer(poll_parked);
+        }
     }
 
     /// Asks the websocket writer to pause for `pause` once the frames queued now are written.

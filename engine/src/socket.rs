@@ -164,6 +164,20 @@ impl Socket {
         self.session.pause_after_queued(pause);
     }
 
+    /// Holds back everything queued on the session, until the returned guard is dropped: no frame
+    /// reaches the transport meanwhile, whoever queued it (the application, a broadcast), and the
+    /// client then gets them in the order they were queued. Node writes only after the code that
+    /// queued a packet has run to its end; a hold gives code that may run beside the session's
+    /// writer (another task, another thread) the same guarantee. A session that closes writes what
+    /// it has regardless. Holds may overlap: writing resumes when the last one ends.
+    #[must_use = "the hold ends when the guard is dropped"]
+    pub fn hold_writes(&self) -> WriteHold {
+        self.session.hold_writes();
+        WriteHold {
+            session: self.session.clone(),
+        }
+    }
+
     /// Attaches application state to the session (typically in [`Handler::on_open`]), replacing any
     /// earlier one. The engine drops it right after [`Handler::on_close`], so it may hold the
     /// socket without a reference cycle.
@@ -184,6 +198,25 @@ impl Socket {
     /// Whether the websocket upgrade of a polling session is under way.
     pub fn is_upgrading(&self) -> bool {
         matches!(self.session.state.lock().phase, Phase::Upgrading { .. })
+    }
+}
+
+/// A write hold on a session (see [`Socket::hold_writes`]): writing resumes when it is dropped.
+pub struct WriteHold {
+    session: Arc<Session>,
+}
+
+impl Drop for WriteHold {
+    fn drop(&mut self) {
+        self.session.release_writes();
+    }
+}
+
+impl fmt::Debug for WriteHold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WriteHold")
+            .field("sid", &self.session.id)
+            .finish()
     }
 }
 

@@ -5,14 +5,16 @@ mod support;
 
 use std::time::Duration;
 
-use oxio_engine::{CloseReason, EngineConfig};
+use oxio_engine::{CloseReason, EngineConfig, Socket};
 use serde_json::json;
 use support::node_cases::{self, Fits, MAX_PAYLOAD, Mode};
 use support::{
-    TestServer, assert_no_panics, engine_path, http, packets, poll, polling_handshake, post,
+    HttpResponse, TestServer, assert_no_panics, engine_path, http, packets, poll,
+    polling_handshake, post,
 };
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_echo() {
@@ -262,19 +264,7 @@ async fn volatile_frames_need_a_parked_get() {
             .is_err(),
         "a volatile frame without a GET is handed back"
     );
-    let addr = server.addr;
-    let get = {
-        let sid = sid.clone();
-        tokio::spawn(async move { poll(addr, &sid).await })
-    };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while !socket.is_writable() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the GET never parked"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    let get = park_a_get(&server, &socket).await;
     socket
         .send_volatile(oxio_engine::Frame::text("delivered"))
         .expect("a parked GET takes a volatile frame");
@@ -283,6 +273,21 @@ async fn volatile_frames_need_a_parked_get() {
     socket.close();
     assert!(!socket.is_writable(), "closing");
     assert_no_panics();
+}
+
+/// Sends a GET for `socket`'s session and waits until it is parked (the session is writable).
+async fn park_a_get(server: &TestServer, socket: &Socket) -> JoinHandle<HttpResponse> {
+    let (addr, sid) = (server.addr, socket.id().to_owned());
+    let get = tokio::spawn(async move { poll(addr, &sid).await });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !socket.is_writable() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the GET never parked"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    get
 }
 
 /// The packets of a polling payload but noops (Node sends `6` before a delayed close packet).
@@ -338,5 +343,27 @@ async fn socket_close_without_a_parked_get_reaches_the_next_get() {
         server.recorder.close_reasons(&sid),
         vec![CloseReason::ForcedClose]
     );
+    assert_no_panics();
+}
+
+/// A parked GET takes nothing during a write hold: it answers with what was queued when the last
+/// hold ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parked_get_waits_for_the_end_of_a_write_hold() {
+    let server = TestServer::start(EngineConfig::default()).await;
+    let (sid, _) = polling_handshake(server.addr).await;
+    let socket = server.recorder.socket(&sid);
+    let parked = park_a_get(&server, &socket).await;
+    let hold = socket.hold_writes();
+    socket.send(oxio_engine::Frame::text("one")).expect("send");
+    socket.send(oxio_engine::Frame::text("two")).expect("send");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        !parked.is_finished(),
+        "the GET was answered during the hold"
+    );
+    drop(hold);
+    let polled = parked.await.expect("GET");
+    assert_eq!(packets(&polled.body), vec!["4one", "4two"]);
     assert_no_panics();
 }

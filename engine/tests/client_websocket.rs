@@ -5,11 +5,12 @@ mod support;
 
 use std::time::Duration;
 
-use oxio_engine::{CloseReason, EngineConfig};
+use oxio_engine::{CloseReason, EngineConfig, Frame};
 use serde_json::json;
 use support::node_cases::{self, Fits, MAX_PAYLOAD, Mode};
 use support::{
-    TestServer, WsEnd, assert_no_panics, pattern, ws_next, ws_open, ws_read_to_end, ws_send_text,
+    TestServer, WsEnd, assert_no_panics, pattern, ws_next, ws_next_text, ws_open, ws_read_to_end,
+    ws_send_text,
 };
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
@@ -155,5 +156,32 @@ async fn server_close_sends_queued_frames_then_a_close_frame() {
         server.recorder.wait_close(&sid).await,
         CloseReason::ForcedClose
     );
+    assert_no_panics();
+}
+
+/// Frames queued during a write hold reach the client when the last hold ends, in order; a close
+/// during a hold writes what is queued at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_hold_keeps_frames_back_until_it_ends() {
+    let server = TestServer::start(EngineConfig::default()).await;
+    let (mut ws, sid, _) = ws_open(server.addr).await;
+    let socket = server.recorder.wait_socket(&sid).await;
+    let first = socket.hold_writes();
+    let second = socket.hold_writes();
+    socket.send(Frame::text("one")).expect("send");
+    socket.send(Frame::text("two")).expect("send");
+    drop(first);
+    let early = tokio::time::timeout(Duration::from_millis(200), ws_next(&mut ws)).await;
+    assert!(early.is_err(), "a frame went out during a hold: {early:?}");
+    drop(second);
+    assert_eq!(ws_next_text(&mut ws).await, "4one");
+    assert_eq!(ws_next_text(&mut ws).await, "4two");
+
+    let _held = socket.hold_writes();
+    socket.send(Frame::text("bye")).expect("send");
+    socket.close();
+    let (frames, end) = ws_read_to_end(&mut ws).await;
+    assert_eq!(frames, vec![WsMessage::text("4bye")]);
+    assert_eq!(end, WsEnd::CloseFrame);
     assert_no_panics();
 }
