@@ -4,6 +4,9 @@
 //! Invariants:
 //! - Packets of one connection are handled in order, on the engine's reader (no task per packet;
 //!   only connects that run async middlewares spawn one).
+//! - A namespace's CONNECT, and everything queued while its connection handler runs, reaches the
+//!   client only after the handler returned (a write hold), as in Node: the client cannot send an
+//!   event before the handler registered its listeners.
 //! - A malformed packet closes this connection alone, with "parse error".
 //! - A full outgoing queue (a client too slow to read) closes the connection with
 //!   "transport error" instead of growing memory.
@@ -213,6 +216,10 @@ impl Client {
         if !self.conn.is_open() {
             return;
         }
+        // Nothing queued from here goes out before the connection handler has run, as in Node: the
+        // client cannot see CONNECT, and send an event, before the handler registered its
+        // listeners, even when this runs in a middleware's task beside the connection's writer.
+        let _hold = self.conn.hold_writes();
         self.settle_connect_deadline();
         {
             let mut sockets = self.sockets.lock();
