@@ -223,9 +223,9 @@ impl Client {
         self.settle_connect_deadline();
         {
             let mut sockets = self.sockets.lock();
-            sockets.retain(|known| *known.namespace != *namespace.name());
+            sockets.retain(|known| known.namespace != *namespace.name());
             sockets.push(Joined {
-                namespace: namespace.name().into(),
+                namespace: namespace.name().clone(),
                 socket: socket.clone(),
             });
         }

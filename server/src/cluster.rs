@@ -85,7 +85,7 @@ impl LocalNamespace for NamespaceInner {
     fn broadcast(&self, data: &RemoteData, opts: &BroadcastOptions) {
         let Some((event, payload)) = parse_event(data) else {
             tracing::debug!(
-                namespace = self.name(),
+                namespace = %self.name(),
                 "remote broadcast without an event name"
             );
             return;
@@ -94,7 +94,7 @@ impl LocalNamespace for NamespaceInner {
         {
             Ok(packet) => packet,
             Err(error) => {
-                tracing::debug!(namespace = self.name(), %error, "remote broadcast not encoded");
+                tracing::debug!(namespace = %self.name(), %error, "remote broadcast not encoded");
                 return;
             }
         };

@@ -134,7 +134,7 @@ impl NamespaceInner {
         self.origin().server_events.read().get(event).cloned()
     }
 
-    pub(crate) fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &Room {
         &self.name
     }
 

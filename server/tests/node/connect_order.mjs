@@ -3,22 +3,18 @@
 // before it registers: on "/" (no middleware) and on "/gated" (an async middleware first).
 // usage: node connect_order.mjs <url> <mode>
 import { io } from "socket.io-client";
-import { connect, deadline, emit, finish, options } from "./common.mjs";
+import { connect, deadline, emit, finish, options, url } from "./common.mjs";
 
 deadline();
 // Another connection, which the connection handlers broadcast to.
 await connect("/bystander");
 
 function helloOnConnect(nsp) {
-  const socket = io(url(nsp), options());
+  const socket = io(url + nsp, options());
   return new Promise((resolve, reject) => {
     socket.once("connect_error", reject);
     socket.once("connect", () => socket.emit("hello", nsp, (answer) => resolve(answer)));
   });
-}
-
-function url(nsp) {
-  return process.argv[2] + nsp;
 }
 
 for (const nsp of ["/", "/gated"]) {
