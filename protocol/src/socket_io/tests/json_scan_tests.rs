@@ -92,7 +92,7 @@ fn strings() {
     ] {
         assert!(!accepts(bad), "{bad}");
     }
-    // A control character, a quote or an escape at every offset of strings read sixteen, eight and
+    // A control character, a quote or an escape at every offset of strings read sixteen bytes and
     // one byte at a time, next to multi-byte characters (whose bytes are all 0x80 or above).
     for len in [20, 41] {
         for at in 0..len {
