@@ -399,17 +399,22 @@ fn wait<'a>(
         if reads_first && let Poll::Ready(m) = stream.poll_next(cx) {
             return Poll::Ready(Wake::Incoming(m));
         }
+        // Frames queued before this poll first; the writer's waker is registered only when nothing
+        // is ready (registering takes two locked instructions, and a message is mostly waiting).
         let woken = match pause.as_mut() {
-            None => session.writer.poll(cx).map(|()| Wake::Queued),
-            Some(sleep) => sleep.as_mut().poll(cx).map(|()| Wake::Resume),
+            None => session.writer.take_woken().then_some(Wake::Queued),
+            Some(sleep) => sleep.as_mut().poll(cx).is_ready().then_some(Wake::Resume),
         };
-        if woken.is_ready() {
-            return woken;
+        if let Some(woken) = woken {
+            return Poll::Ready(woken);
         }
         if !reads_first && let Poll::Ready(m) = stream.poll_next(cx) {
             return Poll::Ready(Wake::Incoming(m));
         }
-        Poll::Pending
+        match pause {
+            None => session.writer.poll(cx).map(|()| Wake::Queued),
+            Some(_) => Poll::Pending,
+        }
     })
 }
 

@@ -9,6 +9,10 @@
 //! do: one scheduling, one poll of the task and one waker clone per message (callgrind, one echo
 //! client: 2 polls and ~9,200 instructions per message before, 1 and ~8,400 after).
 //!
+//! The task looks at `woken` first ([`WriterWake::take_woken`]), then at its socket, and registers
+//! its waker ([`WriterWake::poll`]) only when neither had anything: registering costs two locked
+//! instructions, and the task mostly finds a message waiting.
+//!
 //! Invariant: a frame queued while `inline` is set is queued before the task leaves the handler,
 //! and the task takes the state lock and drains after it clears `inline`; a frame queued after that
 //! drain is queued under the same lock, so its wake-up sees `inline` cleared and wakes the task.
@@ -45,14 +49,22 @@ impl WriterWake {
     /// For the task: ready once [`WriterWake::wake`] was called since the last time this returned
     /// ready (or [`WriterWake::clear`] was called).
     pub(crate) fn poll(&self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.woken.swap(false, Ordering::Acquire) {
+        if self.take_woken() {
             return Poll::Ready(());
         }
         self.waker.register(cx.waker());
-        if self.woken.swap(false, Ordering::Acquire) {
+        if self.take_woken() {
             return Poll::Ready(());
         }
         Poll::Pending
+    }
+
+    /// For the task: clears `woken`, and says whether it was set, without registering a waker (for a
+    /// look before the task polls something else that may be ready; it must call [`WriterWake::poll`]
+    /// before it waits). Read first: the task mostly finds it clear, and a load costs no locked
+    /// instruction where the swap does.
+    pub(crate) fn take_woken(&self) -> bool {
+        self.woken.load(Ordering::Acquire) && self.woken.swap(false, Ordering::Acquire)
     }
 
     /// For the task: runs `handle` (which hands a message to the application) with wake-ups that do
@@ -129,6 +141,19 @@ mod tests {
         assert!(writer.poll(&mut cx).is_ready());
         // After the handler, wake-ups schedule the task again, with the waker still registered.
         assert!(writer.poll(&mut cx).is_pending());
+        writer.wake();
+        assert_eq!(wakes(&counter), 1);
+    }
+
+    #[test]
+    fn a_look_takes_a_wake_up_once_and_a_poll_after_it_still_registers() {
+        let (counter, waker) = waker();
+        let writer = WriterWake::default();
+        assert!(!writer.take_woken());
+        writer.wake();
+        assert!(writer.take_woken());
+        assert!(!writer.take_woken());
+        assert!(writer.poll(&mut Context::from_waker(&waker)).is_pending());
         writer.wake();
         assert_eq!(wakes(&counter), 1);
     }
