@@ -14,11 +14,10 @@ use std::collections::VecDeque;
 use std::hint::black_box;
 use std::sync::{Arc, Mutex};
 
-use bytes::BytesMut;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use oxio_cluster::{Room, RoomIndex, SocketId};
 use oxio_engine::Frame;
-use oxio_protocol::socket_io::{RawJson, encode_event};
+use oxio_protocol::socket_io::{RawJson, binary_event_len, fill_binary_event};
 
 const SOCKETS: usize = 10_000;
 
@@ -27,10 +26,9 @@ const PAYLOAD: &str = r#"{"t":1732272000123456,"p":"0123456789abcdef0123456789ab
 
 /// Encodes `io.emit("msg", PAYLOAD)` into one frame, as the server's hot path does: the Socket.IO
 /// text written straight into the Engine.IO frame after its `4`.
-fn encode(args: &[&RawJson; 1], capacity: usize) -> Frame {
-    Frame::text_with(capacity, |out: &mut BytesMut| {
-        encode_event(out, "/", None, "msg", args);
-    })
+fn encode(args: &[&RawJson; 1]) -> Frame {
+    let len = binary_event_len("/", None, "msg", args, 0);
+    Frame::text_with(len, |out| fill_binary_event(out, "/", None, "msg", args, 0))
 }
 
 fn args() -> [&'static RawJson; 1] {
@@ -39,21 +37,18 @@ fn args() -> [&'static RawJson; 1] {
 
 fn fan_out(c: &mut Criterion) {
     let args = args();
-    let frame = encode(&args, 0);
-    let capacity = frame.len();
+    let frame = encode(&args);
     let mut g = c.benchmark_group("broadcast_prep/fan_out");
 
     g.throughput(Throughput::Bytes(frame.len() as u64));
-    g.bench_function("encode_frame", |b| {
-        b.iter(|| encode(black_box(&args), capacity))
-    });
+    g.bench_function("encode_frame", |b| b.iter(|| encode(black_box(&args))));
 
     g.throughput(Throughput::Elements(SOCKETS as u64));
     let mut out: Vec<Frame> = Vec::with_capacity(SOCKETS);
     g.bench_function("encode_once_10k_clones_to_vec", |b| {
         b.iter(|| {
             out.clear();
-            let frame = encode(black_box(&args), capacity);
+            let frame = encode(black_box(&args));
             for _ in 0..SOCKETS {
                 out.push(frame.clone());
             }
@@ -66,7 +61,7 @@ fn fan_out(c: &mut Criterion) {
         .collect();
     g.bench_function("encode_once_10k_queues_push_pop", |b| {
         b.iter(|| {
-            let frame = encode(black_box(&args), capacity);
+            let frame = encode(black_box(&args));
             for queue in &queues {
                 queue.lock().expect("not poisoned").push_back(frame.clone());
             }
@@ -107,7 +102,7 @@ fn populated() -> RoomIndex<u32> {
 
 fn select_and_push(c: &mut Criterion) {
     let index = populated();
-    let frame = encode(&args(), 0);
+    let frame = encode(&args());
     let hundred_rooms: Vec<Room> = (0..100).map(|i| room(&format!("r{i}"))).collect();
     let five_rooms: Vec<Room> = (1..6).map(|i| room(&format!("r{i}"))).collect();
     let cases: [(&str, Vec<Room>, Vec<Room>); 6] = [

@@ -90,44 +90,34 @@ impl Frame {
         out
     }
 
-    /// [`Frame::buffer`] for a text message, its `4` already written (in the same copy as the room
-    /// for the header).
-    fn message_buffer(capacity: usize) -> BytesMut {
-        const START: [u8; MAX_HEADER + 1] = {
-            let mut start = [0; MAX_HEADER + 1];
-            start[MAX_HEADER] = b'4';
-            start
-        };
-        let mut out = BytesMut::with_capacity(MAX_HEADER + 1 + capacity);
-        out.put_slice(&START);
-        out
-    }
-
     /// A text message: `4` followed by `text`.
     pub fn text(text: &str) -> Frame {
-        let mut out = Frame::message_buffer(text.len());
-        out.put_slice(text.as_bytes());
-        Frame::framed(out, TEXT)
+        Frame::text_with(text.len(), |out| out.copy_from_slice(text.as_bytes()))
     }
 
-    /// A text message written by `write` straight into the frame, after the `4` this adds: for
-    /// encoders that would otherwise build the text and copy it.
+    /// A text message of `len` bytes after the `4` this adds, which `fill` writes straight into the
+    /// frame (over zeros): for encoders that know their length (the `fill_*` functions of
+    /// `oxio_protocol::socket_io`), one allocation of the exact size and no copy.
     ///
-    /// `capacity` is what `write` will append. When it is exact the frame costs one allocation; a
-    /// buffer left with room to spare gets a second one, for its refcount, when it is frozen.
-    ///
-    /// `write` must append UTF-8, as the encoders of `oxio_protocol::socket_io` do (they write
-    /// `&str`s and ASCII). That is checked in debug builds only, like [`Frame::packet`]'s text: in
-    /// release builds the check would be a second pass over every message sent.
+    /// `fill` must write UTF-8, as those encoders do (they write `&str`s and ASCII). That is checked
+    /// in debug builds only, like [`Frame::packet`]'s text: in release builds the check would be a
+    /// second pass over every message sent.
     ///
     /// # Panics
-    /// In debug builds, if `write` appends bytes that are not UTF-8.
-    pub fn text_with(capacity: usize, write: impl FnOnce(&mut BytesMut)) -> Frame {
-        let mut out = Frame::message_buffer(capacity);
-        write(&mut out);
+    /// In debug builds, if `fill` leaves bytes that are not UTF-8.
+    pub fn text_with(len: usize, fill: impl FnOnce(&mut [u8])) -> Frame {
+        // Not `BytesMut::zeroed`: calloc costs several times malloc and a memset of this size.
+        let mut out = BytesMut::with_capacity(MAX_HEADER + 1 + len);
+        out.resize(MAX_HEADER + 1 + len, 0);
+        if let Some((start, text)) = out.split_at_mut_checked(MAX_HEADER + 1) {
+            if let Some(four) = start.last_mut() {
+                *four = b'4';
+            }
+            fill(text);
+        }
         debug_assert!(
             std::str::from_utf8(&out[MAX_HEADER..]).is_ok(),
-            "Frame::text_with: the writer must append UTF-8"
+            "Frame::text_with: the text must be UTF-8"
         );
         Frame::framed(out, TEXT)
     }
@@ -265,7 +255,7 @@ mod tests {
         assert_eq!(binary.websocket_bytes(), &[0x82, 3, 1, 2, 3]);
         assert_eq!(binary.as_binary(), Some(Bytes::from_static(&[1, 2, 3])));
         assert_eq!(binary.as_text(), None);
-        let written = Frame::text_with(0, |out| out.put_slice(b"2[\"e\"]"));
+        let written = Frame::text_with(6, |out| out.copy_from_slice(b"2[\"e\"]"));
         assert_eq!(written.websocket_bytes(), b"\x81\x0742[\"e\"]" as &[u8]);
         assert_eq!(Frame::PONG_PROBE.as_text(), Some("3probe"));
         assert_eq!(Frame::PING.websocket_bytes(), b"\x81\x012");

@@ -97,11 +97,9 @@ pub(crate) fn event(
     let attachments = args.attachments().len();
     match parser {
         Parser::Default => {
-            // Sized exactly (for any event name that needs no escaping): a frame whose buffer
-            // is full is frozen without a second allocation for its refcount.
             let len = socket_io::binary_event_len(namespace, id, event, args.raw(), attachments);
             let text = Frame::text_with(len, |out| {
-                socket_io::encode_binary_event(out, namespace, id, event, args.raw(), attachments);
+                socket_io::fill_binary_event(out, namespace, id, event, args.raw(), attachments);
             });
             Ok(text_with_attachments(text, args))
         }
@@ -128,7 +126,7 @@ pub(crate) fn ack(
         Parser::Default => {
             let len = socket_io::binary_ack_len(namespace, id, args.raw(), attachments);
             let text = Frame::text_with(len, |out| {
-                socket_io::encode_binary_ack(out, namespace, id, args.raw(), attachments);
+                socket_io::fill_binary_ack(out, namespace, id, args.raw(), attachments);
             });
             Ok(text_with_attachments(text, args))
         }
@@ -142,29 +140,30 @@ pub(crate) fn ack(
     }
 }
 
-/// A packet without arguments or attachments (CONNECT, CONNECT_ERROR, DISCONNECT): `write_text`
-/// writes the default parser's text from the data; msgpack encodes the same packet.
+/// A packet without arguments or attachments (CONNECT, CONNECT_ERROR, DISCONNECT): `text_len` and
+/// `fill_text` give the default parser's text from the data; msgpack encodes the same packet.
 fn control(
     parser: Parser,
     kind: PacketType,
     namespace: &str,
     data: Option<String>,
-    write_text: impl FnOnce(&mut BytesMut, Option<&RawJson>),
+    text_len: impl FnOnce(Option<&RawJson>) -> usize,
+    fill_text: impl FnOnce(&mut [u8], Option<&RawJson>),
 ) -> EncodedPacket {
     match parser {
         Parser::Default => {
-            let capacity = 64 + namespace.len() + data.as_ref().map_or(0, String::len);
-            let text = Frame::text_with(capacity, |out| {
-                let data = data
-                    .as_deref()
-                    .map(|d| serde_json::from_str::<&RawJson>(d).expect("serde_json wrote it"));
-                write_text(out, data);
-            });
+            let data = data.as_deref().map(raw_json);
+            let text = Frame::text_with(text_len(data), |out| fill_text(out, data));
             text_with_attachments(text, &Args::new())
         }
         Parser::Msgpack => msgpack(&packet(kind, namespace, None, data.map(Utf8Bytes::from)))
             .expect("control packets hold JSON the encoder accepts"),
     }
+}
+
+/// JSON text serde_json wrote, as raw JSON.
+fn raw_json(text: &str) -> &RawJson {
+    serde_json::from_str(text).expect("serde_json wrote it")
 }
 
 /// The server's CONNECT: `0[/nsp,]{"sid":...[,"pid":...]}`.
@@ -188,7 +187,8 @@ pub(crate) fn connect(
         PacketType::Connect,
         namespace,
         Some(data),
-        |out, data| socket_io::encode_connect(out, namespace, data),
+        |data| socket_io::connect_len(namespace, data),
+        |out, data| socket_io::fill_connect(out, namespace, data),
     )
 }
 
@@ -202,26 +202,29 @@ pub(crate) fn connect_error(
         Some(data) => serde_json::json!({ "message": error.message, "data": data }),
         None => serde_json::json!({ "message": error.message }),
     };
+    // The text writes the message and the data itself (the object above is msgpack's).
     let data = error.data.as_ref().map(|data| data.to_string());
+    let data = data.as_deref().map(raw_json);
     control(
         parser,
         PacketType::ConnectError,
         namespace,
         Some(object.to_string()),
-        |out, _| {
-            let data = data
-                .as_deref()
-                .map(|d| serde_json::from_str::<&RawJson>(d).expect("serde_json wrote it"));
-            socket_io::encode_connect_error(out, namespace, &error.message, data)
-        },
+        |_| socket_io::connect_error_len(namespace, &error.message, data),
+        |out, _| socket_io::fill_connect_error(out, namespace, &error.message, data),
     )
 }
 
 /// DISCONNECT: `1[/nsp,]`.
 pub(crate) fn disconnect(parser: Parser, namespace: &str) -> EncodedPacket {
-    control(parser, PacketType::Disconnect, namespace, None, |out, _| {
-        socket_io::encode_disconnect(out, namespace)
-    })
+    control(
+        parser,
+        PacketType::Disconnect,
+        namespace,
+        None,
+        |_| socket_io::disconnect_len(namespace),
+        |out, _| socket_io::fill_disconnect(out, namespace),
+    )
 }
 
 #[cfg(test)]

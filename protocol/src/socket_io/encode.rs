@@ -1,24 +1,26 @@
-//! Encoding: [`Packet::encode`] for a whole packet, and `encode_*` functions that write a packet
-//! straight from its parts (the server's hot path: no [`Packet`], no parsing of the arguments).
+//! Encoding: [`Packet::encode`] for a whole packet, and functions that write a packet straight from
+//! its parts (the server's hot path: no [`Packet`], no parsing of the arguments).
 //!
 //! Invariants:
-//! - Every function writes one packet's text once, appending to `out` (nothing is cleared), and what
-//!   it writes is valid UTF-8. [`Packet::encode`] writes exactly [`Packet::encoded_len`] bytes.
+//! - Every function writes one packet's text once, front to back, into room sized to it in advance
+//!   (see [`TextWriter`]), and what it writes is valid UTF-8. Appending functions grow `out` by
+//!   exactly what they write (nothing is cleared); [`Packet::encode`] writes
+//!   [`Packet::encoded_len`] bytes.
 //! - Output matches Node's `Encoder` byte for byte (for arguments Node would serialize the same
 //!   way): the namespace is written (followed by `,`) unless it is `/` or empty; the attachment count
-//!   (followed by `-`) only for binary packets; names and messages are JSON-escaped by serde_json,
-//!   which escapes the same characters `JSON.stringify` does.
+//!   (followed by `-`) only for binary packets; names and messages are JSON-escaped as
+//!   `JSON.stringify` escapes them (see [`TextWriter::json_str`]).
 //! - Arguments ([`JsonArg`]: a [`RawJson`], or JSON text known to be valid) are written as they are.
 //!   Nothing is checked:
 //!   a namespace that does not start with `/` or contains `,`, a reserved event name, or an ack id
 //!   above [`MAX_ACK_ID`](super::MAX_ACK_ID) is written anyway, and will not decode.
-//! - The hot-path writers ([`encode_binary_event`], [`encode_binary_ack`] and their shorthands)
-//!   reserve nothing: a caller that wants one allocation sizes `out` with [`binary_event_len`] or
-//!   [`binary_ack_len`] first, which the server does; the length is not computed twice.
+//! - Every packet the server sends has three functions: `*_len` (its exact length), `fill_*` (writes
+//!   it over a slice of exactly that length: the server's frames are allocated at their size and
+//!   filled in one pass) and `encode_*` (appends it to a `BytesMut`, grown once by that length).
 
-use bytes::{BufMut, BytesMut};
-use serde::Serialize;
+use bytes::BytesMut;
 
+use super::text_writer::{TextWriter, decimal_len, grow, json_str_len};
 use super::{Packet, PacketType};
 use crate::engine_io::Utf8Bytes;
 
@@ -63,13 +65,12 @@ impl Packet {
     /// as BINARY_EVENT/BINARY_ACK, and a BINARY_EVENT/BINARY_ACK without any as EVENT/ACK. Other types
     /// cannot carry attachments; theirs are ignored.
     pub fn encode(&self, out: &mut BytesMut) {
-        out.reserve(self.encoded_len());
         let (packet_type, count) = self.wire_type();
-        let mut pending = write_header(out, packet_type, count, &self.namespace, self.id);
+        let mut text = TextWriter::append(out, self.encoded_len());
+        write_header(&mut text, packet_type, count, &self.namespace, self.id);
         if let Some(data) = &self.data {
-            pending.put_slice(data.as_bytes());
+            text.bytes(data.as_bytes());
         }
-        pending.flush();
     }
 
     /// The text of this packet, as [`Packet::encode`] writes it.
@@ -92,11 +93,12 @@ impl Packet {
     /// An EVENT `["event", args...]`. Add attachments with [`Packet::with_attachments`].
     #[must_use]
     pub fn event(namespace: Utf8Bytes, id: Option<u64>, event: &str, args: &[&RawJson]) -> Packet {
-        let mut data = BytesMut::new();
-        write_array(Pending::new(&mut data), Some(event), args);
+        let data = text_of(array_len(Some(event), args), |text| {
+            write_array(text, Some(event), args);
+        });
         Packet {
             id,
-            data: Some(Utf8Bytes::from_validated(data.freeze())),
+            data: Some(data),
             ..Packet::new(PacketType::Event, namespace)
         }
     }
@@ -104,11 +106,10 @@ impl Packet {
     /// An ACK `[args...]` answering ack id `id`.
     #[must_use]
     pub fn ack(namespace: Utf8Bytes, id: u64, args: &[&RawJson]) -> Packet {
-        let mut data = BytesMut::new();
-        write_array(Pending::new(&mut data), None, args);
+        let data = text_of(array_len(None, args), |text| write_array(text, None, args));
         Packet {
             id: Some(id),
-            data: Some(Utf8Bytes::from_validated(data.freeze())),
+            data: Some(data),
             ..Packet::new(PacketType::Ack, namespace)
         }
     }
@@ -125,10 +126,11 @@ impl Packet {
     /// A CONNECT_ERROR `{"message":...,"data":...}` (no `data` key when `data` is `None`).
     #[must_use]
     pub fn connect_error(namespace: Utf8Bytes, message: &str, data: Option<&RawJson>) -> Packet {
-        let mut out = BytesMut::new();
-        write_error_object(&mut out, message, data);
+        let data = text_of(error_object_len(message, data), |text| {
+            write_error_object(text, message, data);
+        });
         Packet {
-            data: Some(Utf8Bytes::from_validated(out.freeze())),
+            data: Some(data),
             ..Packet::new(PacketType::ConnectError, namespace)
         }
     }
@@ -138,6 +140,13 @@ impl Packet {
     pub fn disconnect(namespace: Utf8Bytes) -> Packet {
         Packet::new(PacketType::Disconnect, namespace)
     }
+}
+
+/// The `len` bytes `write` writes, in a buffer of their own.
+fn text_of(len: usize, write: impl FnOnce(&mut TextWriter<'_>)) -> Utf8Bytes {
+    let mut out = BytesMut::with_capacity(len);
+    write(&mut TextWriter::append(&mut out, len));
+    Utf8Bytes::from_validated(out.freeze())
 }
 
 /// Appends an EVENT: `2[<namespace>,][<id>]["event",args...]`.
@@ -161,9 +170,34 @@ pub fn encode_binary_event(
     args: &[impl JsonArg],
     attachments: usize,
 ) {
+    let len = binary_event_len(namespace, id, event, args, attachments);
+    fill_binary_event(grow(out, len), namespace, id, event, args, attachments);
+}
+
+/// [`encode_binary_event`] over `buf`, which must be [`binary_event_len`] bytes long.
+pub fn fill_binary_event(
+    buf: &mut [u8],
+    namespace: &str,
+    id: Option<u64>,
+    event: &str,
+    args: &[impl JsonArg],
+    attachments: usize,
+) {
+    let mut text = TextWriter::over(buf);
     let packet_type = PacketType::Event.for_attachments(attachments);
-    let header = write_header(out, packet_type, attachments, namespace, id);
-    write_array(header, Some(event), args);
+    write_header(&mut text, packet_type, attachments, namespace, id);
+    write_array(&mut text, Some(event), args);
+}
+
+/// The number of bytes [`encode_binary_event`] writes with these arguments.
+pub fn binary_event_len(
+    namespace: &str,
+    id: Option<u64>,
+    event: &str,
+    args: &[impl JsonArg],
+    attachments: usize,
+) -> usize {
+    header_len(attachments, namespace, id) + array_len(Some(event), args)
 }
 
 /// Appends an ACK: `3[<namespace>,]<id>[args...]`.
@@ -179,25 +213,25 @@ pub fn encode_binary_ack(
     args: &[impl JsonArg],
     attachments: usize,
 ) {
-    let packet_type = PacketType::Ack.for_attachments(attachments);
-    let header = write_header(out, packet_type, attachments, namespace, Some(id));
-    write_array(header, None, args);
+    let len = binary_ack_len(namespace, id, args, attachments);
+    fill_binary_ack(grow(out, len), namespace, id, args, attachments);
 }
 
-/// The number of bytes [`encode_binary_event`] writes with these arguments, exactly when the event
-/// name needs no JSON escaping (no `"`, `\` or control character), else a lower bound: for buffers
-/// sized to what they will hold.
-pub fn binary_event_len(
+/// [`encode_binary_ack`] over `buf`, which must be [`binary_ack_len`] bytes long.
+pub fn fill_binary_ack(
+    buf: &mut [u8],
     namespace: &str,
-    id: Option<u64>,
-    event: &str,
+    id: u64,
     args: &[impl JsonArg],
     attachments: usize,
-) -> usize {
-    header_len(attachments, namespace, id) + array_len(Some(event), args)
+) {
+    let mut text = TextWriter::over(buf);
+    let packet_type = PacketType::Ack.for_attachments(attachments);
+    write_header(&mut text, packet_type, attachments, namespace, Some(id));
+    write_array(&mut text, None, args);
 }
 
-/// The number of bytes [`encode_binary_ack`] writes with these arguments, exactly.
+/// The number of bytes [`encode_binary_ack`] writes with these arguments.
 pub fn binary_ack_len(
     namespace: &str,
     id: u64,
@@ -209,10 +243,19 @@ pub fn binary_ack_len(
 
 /// Appends a CONNECT: `0[<namespace>,][<data>]`; the server's reply carries `{"sid":"..."}`.
 pub fn encode_connect(out: &mut BytesMut, namespace: &str, data: Option<&RawJson>) {
-    let data = data.map_or("", RawJson::get);
-    out.reserve(header_len(0, namespace, None) + data.len());
-    let mut pending = write_header(out, PacketType::Connect, 0, namespace, None);
-    pending.put_slice(data.as_bytes());
+    fill_connect(grow(out, connect_len(namespace, data)), namespace, data);
+}
+
+/// [`encode_connect`] over `buf`, which must be [`connect_len`] bytes long.
+pub fn fill_connect(buf: &mut [u8], namespace: &str, data: Option<&RawJson>) {
+    let mut text = TextWriter::over(buf);
+    write_header(&mut text, PacketType::Connect, 0, namespace, None);
+    text.bytes(data.map_or("", RawJson::get).as_bytes());
+}
+
+/// The number of bytes [`encode_connect`] writes.
+pub fn connect_len(namespace: &str, data: Option<&RawJson>) -> usize {
+    header_len(0, namespace, None) + data.map_or(0, |d| d.get().len())
 }
 
 /// Appends a CONNECT_ERROR: `4[<namespace>,]{"message":"...","data":...}`, without the `data` key
@@ -223,13 +266,41 @@ pub fn encode_connect_error(
     message: &str,
     data: Option<&RawJson>,
 ) {
-    let mut pending = write_header(out, PacketType::ConnectError, 0, namespace, None);
-    write_error_object(pending.out(), message, data);
+    let len = connect_error_len(namespace, message, data);
+    fill_connect_error(grow(out, len), namespace, message, data);
+}
+
+/// [`encode_connect_error`] over `buf`, which must be [`connect_error_len`] bytes long.
+pub fn fill_connect_error(buf: &mut [u8], namespace: &str, message: &str, data: Option<&RawJson>) {
+    let mut text = TextWriter::over(buf);
+    write_header(&mut text, PacketType::ConnectError, 0, namespace, None);
+    write_error_object(&mut text, message, data);
+}
+
+/// The number of bytes [`encode_connect_error`] writes.
+pub fn connect_error_len(namespace: &str, message: &str, data: Option<&RawJson>) -> usize {
+    header_len(0, namespace, None) + error_object_len(message, data)
 }
 
 /// Appends a DISCONNECT: `1[<namespace>,]`.
 pub fn encode_disconnect(out: &mut BytesMut, namespace: &str) {
-    write_header(out, PacketType::Disconnect, 0, namespace, None).flush();
+    fill_disconnect(grow(out, disconnect_len(namespace)), namespace);
+}
+
+/// [`encode_disconnect`] over `buf`, which must be [`disconnect_len`] bytes long.
+pub fn fill_disconnect(buf: &mut [u8], namespace: &str) {
+    write_header(
+        &mut TextWriter::over(buf),
+        PacketType::Disconnect,
+        0,
+        namespace,
+        None,
+    );
+}
+
+/// The number of bytes [`encode_disconnect`] writes.
+pub fn disconnect_len(namespace: &str) -> usize {
+    header_len(0, namespace, None)
 }
 
 /// Whether the namespace is written: Node leaves out `/` (and an empty one).
@@ -237,180 +308,77 @@ fn names_namespace(namespace: &str) -> bool {
     !namespace.is_empty() && namespace != "/"
 }
 
-/// Number of decimal digits of `n`.
-fn digits(n: u64) -> usize {
-    n.checked_ilog10().map_or(1, |log| log as usize + 1)
-}
-
 fn header_len(attachments: usize, namespace: &str, id: Option<u64>) -> usize {
     let count = match attachments {
         0 => 0,
-        n => digits(n as u64) + 1,
+        n => decimal_len(n as u64) + 1,
     };
     let namespace = match names_namespace(namespace) {
         true => namespace.len() + 1,
         false => 0,
     };
-    1 + count + namespace + id.map_or(0, digits)
+    1 + count + namespace + id.map_or(0, decimal_len)
 }
 
-/// Writes `<type>[<count>-][<namespace>,][<id>]`; what follows the namespace is left pending, for
-/// the data's first bytes to join it.
-fn write_header<'a>(
-    out: &'a mut BytesMut,
+/// Writes `<type>[<count>-][<namespace>,][<id>]` ([`header_len`] bytes).
+fn write_header(
+    text: &mut TextWriter<'_>,
     packet_type: PacketType,
     attachments: usize,
     namespace: &str,
     id: Option<u64>,
-) -> Pending<'a> {
-    let mut pending = Pending::new(out);
-    pending.push(packet_type.as_byte());
+) {
+    text.byte(packet_type.as_byte());
     if attachments > 0 && packet_type.is_binary() {
-        pending.push_u64(attachments as u64);
-        pending.push(b'-');
+        text.decimal(attachments as u64);
+        text.byte(b'-');
     }
     if names_namespace(namespace) {
-        pending.put_slice(namespace.as_bytes());
-        pending.push(b',');
+        text.bytes(namespace.as_bytes());
+        text.byte(b',');
     }
     if let Some(id) = id {
-        pending.push_u64(id);
-    }
-    pending
-}
-
-/// ASCII punctuation and digits gathered on the stack, so that they reach the output in one copy
-/// rather than one each; anything longer is written through [`Pending::put_slice`], which writes
-/// what is pending first. Nothing reaches the output before [`Pending::flush`] or `put_slice`.
-struct Pending<'a> {
-    out: &'a mut BytesMut,
-    bytes: [u8; 32],
-    len: usize,
-}
-
-impl<'a> Pending<'a> {
-    fn new(out: &'a mut BytesMut) -> Pending<'a> {
-        Pending {
-            out,
-            bytes: [0; 32],
-            len: 0,
-        }
-    }
-
-    /// The room left: a `u64` in decimal needs at most 20.
-    fn room(&self) -> usize {
-        self.bytes.len() - self.len
-    }
-
-    fn push(&mut self, byte: u8) {
-        if self.room() == 0 {
-            self.flush();
-        }
-        self.bytes[self.len] = byte;
-        self.len += 1;
-    }
-
-    /// Writes `n` in decimal, two digits per division.
-    fn push_u64(&mut self, n: u64) {
-        /// "00" to "99", each as two ASCII digits.
-        const PAIRS: [u8; 200] = {
-            let mut pairs = [0; 200];
-            let mut i = 0;
-            while i < 100 {
-                pairs[2 * i] = b'0' + (i / 10) as u8;
-                pairs[2 * i + 1] = b'0' + (i % 10) as u8;
-                i += 1;
-            }
-            pairs
-        };
-        let len = digits(n);
-        if self.room() < len {
-            self.flush();
-        }
-        let mut rest = n;
-        let mut end = self.len + len;
-        while rest >= 100 {
-            let pair = (rest % 100) as usize * 2;
-            rest /= 100;
-            self.bytes[end - 2..end].copy_from_slice(&PAIRS[pair..pair + 2]);
-            end -= 2;
-        }
-        if rest >= 10 {
-            let pair = rest as usize * 2;
-            self.bytes[end - 2..end].copy_from_slice(&PAIRS[pair..pair + 2]);
-        } else {
-            self.bytes[end - 1] = b'0' + rest as u8;
-        }
-        self.len += len;
-    }
-
-    fn put_slice(&mut self, bytes: &[u8]) {
-        self.flush();
-        self.out.put_slice(bytes);
-    }
-
-    /// The output, after what is pending.
-    fn out(&mut self) -> &mut BytesMut {
-        self.flush();
-        self.out
-    }
-
-    fn flush(&mut self) {
-        if self.len > 0 {
-            self.out.put_slice(&self.bytes[..self.len]);
-            self.len = 0;
-        }
+        text.decimal(id);
     }
 }
 
-impl Drop for Pending<'_> {
-    /// Every writer flushes before it is done; bytes left here would be lost.
-    fn drop(&mut self) {
-        debug_assert_eq!(self.len, 0, "Pending dropped with bytes not written");
-    }
-}
-
-/// Writes `s` as a JSON string literal.
-fn write_json_str(out: &mut BytesMut, s: &str) {
-    let mut ser = serde_json::Serializer::new(out.writer());
-    // Writing to a `BytesMut` cannot fail, and serializing a `str` has no other error.
-    let _ = s.serialize(&mut ser);
-}
-
-/// What [`write_array`] writes, exactly unless the name needs escaping (then a lower bound).
+/// The number of bytes [`write_array`] writes.
 fn array_len(name: Option<&str>, args: &[impl JsonArg]) -> usize {
     let items = usize::from(name.is_some()) + args.len();
     let commas = items.saturating_sub(1);
-    let name = name.map_or(0, |n| n.len() + 2);
+    let name = name.map_or(0, json_str_len);
     2 + name + commas + args.iter().map(|a| a.json().len()).sum::<usize>()
 }
 
-/// Writes `["name",args...]`, or `[args...]` without a name, after what `pending` holds.
-fn write_array(mut pending: Pending<'_>, name: Option<&str>, args: &[impl JsonArg]) {
-    pending.push(b'[');
-    let mut first = true;
+/// Writes `["name",args...]`, or `[args...]` without a name.
+fn write_array(text: &mut TextWriter<'_>, name: Option<&str>, args: &[impl JsonArg]) {
+    text.byte(b'[');
     if let Some(name) = name {
-        write_json_str(pending.out(), name);
-        first = false;
+        text.json_str(name);
     }
-    for arg in args {
-        if !first {
-            pending.push(b',');
+    for (i, arg) in args.iter().enumerate() {
+        if i > 0 || name.is_some() {
+            text.byte(b',');
         }
-        first = false;
-        pending.put_slice(arg.json().as_bytes());
+        text.bytes(arg.json().as_bytes());
     }
-    pending.push(b']');
-    pending.flush();
+    text.byte(b']');
+}
+
+/// The number of bytes [`write_error_object`] writes.
+fn error_object_len(message: &str, data: Option<&RawJson>) -> usize {
+    const PUNCTUATION: usize = r#"{"message":}"#.len();
+    const DATA_KEY: usize = r#","data":"#.len();
+    PUNCTUATION + json_str_len(message) + data.map_or(0, |d| DATA_KEY + d.get().len())
 }
 
 /// Writes `{"message":"...","data":...}`.
-fn write_error_object(out: &mut BytesMut, message: &str, data: Option<&RawJson>) {
-    out.put_slice(b"{\"message\":");
-    write_json_str(out, message);
+fn write_error_object(text: &mut TextWriter<'_>, message: &str, data: Option<&RawJson>) {
+    text.bytes(br#"{"message":"#);
+    text.json_str(message);
     if let Some(data) = data {
-        out.put_slice(b",\"data\":");
-        out.put_slice(data.get().as_bytes());
+        text.bytes(br#","data":"#);
+        text.bytes(data.get().as_bytes());
     }
-    out.put_u8(b'}');
+    text.byte(b'}');
 }

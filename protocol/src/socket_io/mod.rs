@@ -83,6 +83,7 @@ mod error;
 mod json_scan;
 mod packet;
 mod placeholder;
+mod text_writer;
 
 #[cfg(test)]
 mod tests;
@@ -92,8 +93,10 @@ pub use binary::{PartialPacket, Reassembly};
 pub use data_index::DataIndex;
 pub use decode::{DecodeLimits, Decoded, MAX_DEPTH, RESERVED_EVENTS};
 pub use encode::{
-    JsonArg, RawJson, binary_ack_len, binary_event_len, encode_ack, encode_binary_ack,
-    encode_binary_event, encode_connect, encode_connect_error, encode_disconnect, encode_event,
+    JsonArg, RawJson, binary_ack_len, binary_event_len, connect_error_len, connect_len,
+    disconnect_len, encode_ack, encode_binary_ack, encode_binary_event, encode_connect,
+    encode_connect_error, encode_disconnect, encode_event, fill_binary_ack, fill_binary_event,
+    fill_connect, fill_connect_error, fill_disconnect,
 };
 pub use error::DecodeError;
 pub use packet::{Packet, PacketType};

@@ -6,7 +6,9 @@ use super::{NO_ARGS, complete, decode, raw, written};
 use crate::engine_io::Utf8Bytes;
 use crate::socket_io::{
     Decoded, MAX_ACK_ID, Packet, PacketType as T, RawJson, binary_ack_len, binary_event_len,
-    encode_ack, encode_binary_ack, encode_binary_event, encode_event,
+    connect_error_len, connect_len, disconnect_len, encode_ack, encode_binary_ack,
+    encode_binary_event, encode_connect, encode_connect_error, encode_disconnect, encode_event,
+    fill_binary_ack, fill_binary_event, fill_connect, fill_connect_error, fill_disconnect,
 };
 
 #[test]
@@ -126,26 +128,76 @@ fn hot_path_lengths_are_what_is_written() {
         for id in [None, Some(0), Some(9), Some(10), Some(MAX_ACK_ID)] {
             for attachments in [0, 1, 10] {
                 for args in arg_lists {
-                    for event in ["e", "message", "é t"] {
+                    for event in ["e", "message", "é t", "a\"b\n", "\u{1}\\"] {
                         let event_text = written(|o| {
                             encode_binary_event(o, namespace, id, event, args, attachments);
                         });
                         let expected = binary_event_len(namespace, id, event, args, attachments);
                         assert_eq!(event_text.len(), expected, "{event_text}");
+                        let mut filled = vec![0; expected];
+                        fill_binary_event(&mut filled, namespace, id, event, args, attachments);
+                        assert_eq!(filled, event_text.as_bytes());
                     }
                     let Some(id) = id else { continue };
                     let ack_text =
                         written(|o| encode_binary_ack(o, namespace, id, args, attachments));
                     let expected = binary_ack_len(namespace, id, args, attachments);
                     assert_eq!(ack_text.len(), expected, "{ack_text}");
+                    let mut filled = vec![0; expected];
+                    fill_binary_ack(&mut filled, namespace, id, args, attachments);
+                    assert_eq!(filled, ack_text.as_bytes());
                 }
             }
         }
     }
-    // A name that needs escaping writes more than the length says, never less.
     let escaped = written(|o| encode_binary_event(o, "/", None, "a\"b\n", NO_ARGS, 0));
     assert_eq!(escaped, r#"2["a\"b\n"]"#);
-    assert!(binary_event_len("/", None, "a\"b\n", NO_ARGS, 0) < escaped.len());
+}
+
+#[test]
+fn control_packet_lengths_are_what_is_written() {
+    let data = [None, Some(raw("{}")), Some(raw(r#"{"token":"é\n"}"#))];
+    for namespace in ["", "/", "/chat"] {
+        let text = written(|o| encode_disconnect(o, namespace));
+        assert_eq!(text.len(), disconnect_len(namespace), "{text}");
+        let mut filled = vec![0; text.len()];
+        fill_disconnect(&mut filled, namespace);
+        assert_eq!(filled, text.as_bytes());
+        for data in data {
+            let text = written(|o| encode_connect(o, namespace, data));
+            assert_eq!(text.len(), connect_len(namespace, data), "{text}");
+            let mut filled = vec![0; text.len()];
+            fill_connect(&mut filled, namespace, data);
+            assert_eq!(filled, text.as_bytes());
+            for message in ["", "not authorized", "\"quoted\"\t\u{7}é"] {
+                let text = written(|o| encode_connect_error(o, namespace, message, data));
+                assert_eq!(text.len(), connect_error_len(namespace, message, data));
+                let mut filled = vec![0; text.len()];
+                fill_connect_error(&mut filled, namespace, message, data);
+                assert_eq!(filled, text.as_bytes());
+            }
+        }
+    }
+}
+
+#[test]
+fn names_and_messages_are_escaped_as_serde_json_and_json_stringify_escape_them() {
+    // Every ASCII character, alone and between others, and characters beyond ASCII (which are
+    // written as they are).
+    let mut names: Vec<String> = (0..=0x7f_u8).map(|b| char::from(b).to_string()).collect();
+    names.extend((0..=0x7f_u8).map(|b| format!("a{}b", char::from(b))));
+    names.extend([
+        "é\u{2028}😀\u{7f}".to_owned(),
+        "\u{1f}\u{0}\"\\/".to_owned(),
+        String::new(),
+    ]);
+    for name in &names {
+        let literal = serde_json::to_string(name).expect("a string serializes");
+        let event = written(|o| encode_event(o, "/", None, name, NO_ARGS));
+        assert_eq!(event, format!("2[{literal}]"), "{name:?}");
+        let error = written(|o| encode_connect_error(o, "/", name, None));
+        assert_eq!(error, format!(r#"4{{"message":{literal}}}"#), "{name:?}");
+    }
 }
 
 #[test]
