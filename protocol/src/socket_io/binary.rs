@@ -13,7 +13,7 @@
 
 use bytes::Bytes;
 
-use super::{DecodeError, DecodeLimits, Decoded, Packet};
+use super::{DecodeError, DecodeLimits, Packet};
 
 /// A binary packet whose attachments are still arriving.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,13 +121,15 @@ impl Reassembly {
         &mut self,
         text: crate::engine_io::Utf8Bytes,
     ) -> Result<Option<Packet>, DecodeError> {
-        if self.pending.take().is_some() {
+        // Not `take()`: that would move the whole (mostly empty) slot out to look at it.
+        if self.pending.is_some() {
+            self.pending = None;
             return Err(DecodeError::AttachmentsPending);
         }
-        match Packet::decode_text(text, &self.limits)? {
-            Decoded::Complete(packet) => Ok(Some(packet)),
-            Decoded::NeedsAttachments(partial) => {
-                self.pending = Some(partial);
+        match Packet::decode_parts(text, &self.limits)? {
+            (packet, 0) => Ok(Some(packet)),
+            (packet, attachments) => {
+                self.pending = Some(PartialPacket::new(packet, attachments));
                 Ok(None)
             }
         }

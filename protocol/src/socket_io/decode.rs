@@ -83,9 +83,23 @@ impl Packet {
     ///
     /// # Errors
     /// Any [`DecodeError`] but the last two; see the [module docs](super) for what is accepted.
-    // Inlined into its callers, so the packet is built where they keep it, not moved there.
     #[inline]
     pub fn decode_text(text: Utf8Bytes, limits: &DecodeLimits) -> Result<Decoded, DecodeError> {
+        let (packet, attachments) = Packet::decode_parts(text, limits)?;
+        Ok(match attachments {
+            0 => Decoded::Complete(packet),
+            _ => Decoded::NeedsAttachments(PartialPacket::new(packet, attachments)),
+        })
+    }
+
+    /// [`Packet::decode_text`]'s packet, and the number of attachments it announced. Inlined into
+    /// its callers, so the packet is built where they keep it, not moved there through
+    /// [`Decoded`] (each move of a packet is a `memcpy` call).
+    #[inline]
+    pub(super) fn decode_parts(
+        text: Utf8Bytes,
+        limits: &DecodeLimits,
+    ) -> Result<(Packet, usize), DecodeError> {
         let bytes = text.as_bytes();
         let &first = bytes.first().ok_or(DecodeError::Empty)?;
         let packet_type =
@@ -155,10 +169,7 @@ impl Packet {
             data,
             attachments: Vec::new(),
         };
-        Ok(match count {
-            0 => Decoded::Complete(packet),
-            _ => Decoded::NeedsAttachments(PartialPacket::new(packet, count)),
-        })
+        Ok((packet, count))
     }
 }
 
