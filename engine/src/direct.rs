@@ -98,7 +98,7 @@ pub(crate) async fn first_request(
     if let Err(error) = stream.io.write_all(&answer).await {
         // As when hyper's upgrade fails: the session was never open.
         tracing::debug!(%error, "websocket handshake write failed");
-        session.state.lock().phase = Phase::Closed;
+        session.leave_open(&mut session.state.lock(), Phase::Closed);
         shared.remove(&session.id);
         return FirstRequest::Answered;
     }

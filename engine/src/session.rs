@@ -16,7 +16,8 @@
 //!
 //! Invariants:
 //! - The state lock is never held across an `.await`, a socket write or a call into the handler.
-//! - `Handler::on_close` runs exactly once per session, when it leaves `Open`/`Upgrading`.
+//! - `Handler::on_close` runs exactly once per session, when it leaves `Open`/`Upgrading`, which
+//!   only [`Session::leave_open`] does (it keeps the lock-free `open` flag in step).
 //! - The outgoing queue never holds more than `max_queued_packets` application frames; control frames
 //!   (ping, pong, noop, close) always fit.
 //! - A session has at most one heartbeat timer that counts: timer entries carry the generation they
@@ -123,6 +124,10 @@ pub(crate) struct Session {
     /// The websocket task is in the middle of a write (the transport is not writable). Outside the
     /// state lock: the task sets it without taking the lock again after each write.
     pub(crate) writing: AtomicBool,
+    /// Whether the phase is `Open` or `Upgrading`, for readers that do not take the state lock
+    /// (every message received asks): cleared by [`Session::leave_open`], under the lock, and
+    /// never set again (a session does not reopen).
+    open: AtomicBool,
 }
 
 /// What the transport should do after handing a packet to the session.
@@ -148,6 +153,7 @@ impl Session {
             wake: Notify::new(),
             writer: WriterWake::default(),
             writing: AtomicBool::new(false),
+            open: AtomicBool::new(true),
         })
     }
 
@@ -295,10 +301,15 @@ impl Session {
     }
 
     pub(crate) fn is_open(&self) -> bool {
-        matches!(
-            self.state.lock().phase,
-            Phase::Open | Phase::Upgrading { .. }
-        )
+        self.open.load(Ordering::Acquire)
+    }
+
+    /// Moves the session, whose locked state is `state`, to `Closing` or `Closed`: the one way out
+    /// of `Open`/`Upgrading`.
+    pub(crate) fn leave_open(&self, state: &mut State, phase: Phase) {
+        debug_assert!(matches!(phase, Phase::Closing | Phase::Closed));
+        state.phase = phase;
+        self.open.store(false, Ordering::Release);
     }
 
     /// Starts the heartbeat: the first ping goes out one `ping_interval` from now.
@@ -338,7 +349,7 @@ impl Session {
         match state.phase {
             Phase::Closed => {}
             Phase::Closing => {
-                state.phase = Phase::Closed;
+                self.leave_open(&mut state, Phase::Closed);
                 drop(state);
                 self.shared.remove(&self.id);
             }
@@ -413,11 +424,12 @@ impl Session {
             (TransportKind::Polling, _) | (TransportKind::Websocket, _) => {}
         }
         let linger_generation = state.timer_generation;
-        state.phase = if lingers {
+        let phase = if lingers {
             Phase::Closing
         } else {
             Phase::Closed
         };
+        self.leave_open(&mut state, phase);
         let closed = state.phase == Phase::Closed;
         let poll_parked = state.poll_parked;
         drop(state);
@@ -437,7 +449,7 @@ impl Session {
     pub(crate) fn finish_linger(&self) {
         let mut state = self.state.lock();
         if state.phase == Phase::Closing {
-            state.phase = Phase::Closed;
+            self.leave_open(&mut state, Phase::Closed);
             drop(state);
             self.shared.remove(&self.id);
         }

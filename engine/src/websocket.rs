@@ -78,7 +78,7 @@ pub(crate) fn handshake<B>(
     let session = session.clone();
     tokio::spawn(async move {
         let Some(stream) = open_stream(&session.shared, on_upgrade).await else {
-            session.state.lock().phase = Phase::Closed;
+            session.leave_open(&mut session.state.lock(), Phase::Closed);
             session.shared.remove(&session.id);
             return;
         };
