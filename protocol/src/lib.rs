@@ -6,6 +6,7 @@
 //! they have not checked against a limit.
 
 pub mod date;
+pub mod decimal;
 pub mod engine_io;
 pub mod msgpack;
 pub mod socket_io;

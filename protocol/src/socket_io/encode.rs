@@ -20,8 +20,9 @@
 
 use bytes::BytesMut;
 
-use super::text_writer::{TextWriter, decimal_len, grow, json_str_len};
+use super::text_writer::{TextWriter, grow, json_str_len};
 use super::{Packet, PacketType};
+use crate::decimal;
 use crate::engine_io::Utf8Bytes;
 
 /// Raw JSON text, valid by construction: a borrowed `&RawJson` comes from
@@ -311,13 +312,13 @@ fn names_namespace(namespace: &str) -> bool {
 fn header_len(attachments: usize, namespace: &str, id: Option<u64>) -> usize {
     let count = match attachments {
         0 => 0,
-        n => decimal_len(n as u64) + 1,
+        n => decimal::len(n as u64) + 1,
     };
     let namespace = match names_namespace(namespace) {
         true => namespace.len() + 1,
         false => 0,
     };
-    1 + count + namespace + id.map_or(0, decimal_len)
+    1 + count + namespace + id.map_or(0, decimal::len)
 }
 
 /// Writes `<type>[<count>-][<namespace>,][<id>]` ([`header_len`] bytes).

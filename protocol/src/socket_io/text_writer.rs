@@ -11,6 +11,8 @@
 
 use bytes::BytesMut;
 
+use crate::decimal;
+
 /// A writer over the last `len` bytes of a buffer, made by [`TextWriter::append`].
 pub(super) struct TextWriter<'a> {
     buf: &'a mut [u8],
@@ -40,36 +42,10 @@ impl<'a> TextWriter<'a> {
         }
     }
 
-    /// Writes `n` in decimal ([`decimal_len`] bytes), two digits per division.
+    /// Writes `n` in decimal ([`decimal::len`] bytes).
     pub(super) fn decimal(&mut self, n: u64) {
-        /// "00" to "99", each as two ASCII digits.
-        const PAIRS: [u8; 200] = {
-            let mut pairs = [0; 200];
-            let mut i = 0;
-            while i < 100 {
-                pairs[2 * i] = b'0' + (i / 10) as u8;
-                pairs[2 * i + 1] = b'0' + (i % 10) as u8;
-                i += 1;
-            }
-            pairs
-        };
-        let Some(digits) = self.room(decimal_len(n)) else {
-            return;
-        };
-        // Filled from the end.
-        let mut rest = n;
-        let mut end = digits.len();
-        while rest >= 100 {
-            let pair = (rest % 100) as usize * 2;
-            rest /= 100;
-            digits[end - 2..end].copy_from_slice(&PAIRS[pair..pair + 2]);
-            end -= 2;
-        }
-        if rest >= 10 {
-            let pair = rest as usize * 2;
-            digits[end - 2..end].copy_from_slice(&PAIRS[pair..pair + 2]);
-        } else {
-            digits[end - 1] = b'0' + rest as u8;
+        if let Some(digits) = self.room(decimal::len(n)) {
+            decimal::write(digits, n);
         }
     }
 
@@ -137,11 +113,6 @@ pub(super) fn grow(out: &mut BytesMut, len: usize) -> &mut [u8] {
     let start = out.len();
     out.resize(start + len, 0);
     out.get_mut(start..).unwrap_or_default()
-}
-
-/// The number of decimal digits of `n`.
-pub(super) fn decimal_len(n: u64) -> usize {
-    n.checked_ilog10().map_or(1, |log| log as usize + 1)
 }
 
 /// The length of `s` as a JSON string literal, quotes included (see [`TextWriter::json_str`]).
