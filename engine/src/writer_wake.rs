@@ -49,14 +49,13 @@ impl WriterWake {
     /// For the task: ready once [`WriterWake::wake`] was called since the last time this returned
     /// ready (or [`WriterWake::clear`] was called).
     pub(crate) fn poll(&self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.take_woken() {
-            return Poll::Ready(());
-        }
+        // Registered before the look, so that a wake-up after it wakes the task.
         self.waker.register(cx.waker());
         if self.take_woken() {
-            return Poll::Ready(());
+            Poll::Ready(())
+        } else {
+            Poll::Pending
         }
-        Poll::Pending
     }
 
     /// For the task: clears `woken`, and says whether it was set, without registering a waker (for a

@@ -13,7 +13,8 @@ use bytes::BytesMut;
 
 use crate::decimal;
 
-/// A writer over the last `len` bytes of a buffer, made by [`TextWriter::append`].
+/// A writer over a buffer exactly as long as what it writes: the room [`TextWriter::append`] adds
+/// to a `BytesMut`, or a slice handed to [`TextWriter::over`].
 pub(super) struct TextWriter<'a> {
     buf: &'a mut [u8],
     pos: usize,
