@@ -8,7 +8,6 @@
 //! together leave in one `write`. Pongs and close frames are written between batches, never inside
 //! one.
 
-use std::io::IoSlice;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Poll, ready};
@@ -418,11 +417,8 @@ fn wait<'a>(
     })
 }
 
-/// At most this many frames go into one write (Linux takes up to 1024 slices).
-const FRAMES_PER_WRITE: usize = 64;
-
-/// Writes the batch straight to the socket, each frame as framed when it was built, in writes
-/// of up to [`FRAMES_PER_WRITE`] frames: nothing is copied. Clears the batch once written.
+/// Writes the batch to the socket in as few writes as [`Io::poll_write_frames`] makes of it.
+/// Clears the batch once written.
 ///
 /// Not an `async fn` with a loop of writes: this future is part of the task of every connection,
 /// and as a `poll_fn` over two counters it is a fraction of that size.
@@ -435,15 +431,7 @@ fn write_batch<'a>(
     let mut offset = 0;
     std::future::poll_fn(move |cx| {
         while next < batch.len() {
-            let mut slices = [IoSlice::new(&[]); FRAMES_PER_WRITE];
-            let pending = batch[next..].iter().take(FRAMES_PER_WRITE);
-            let mut count = 0;
-            for (slice, frame) in slices.iter_mut().zip(pending) {
-                let skip = if count == 0 { offset } else { 0 };
-                *slice = IoSlice::new(&frame.websocket_bytes()[skip..]);
-                count += 1;
-            }
-            let mut written = ready!(io.poll_write_slices(cx, &slices[..count]))?;
+            let mut written = ready!(io.poll_write_frames(cx, &batch[next..], offset))?;
             if written == 0 {
                 return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
             }
@@ -462,4 +450,65 @@ fn write_batch<'a>(
         batch.clear();
         Poll::Ready(Ok(()))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+    use tokio::net::{TcpSocket, TcpStream};
+
+    /// A send buffer of a few KB and a reader that takes a little at a time: nearly every write,
+    /// gathered or vectored, is taken in part, and the next one starts inside a frame.
+    #[tokio::test]
+    async fn a_batch_written_in_parts_arrives_whole_and_in_order() {
+        let listener = TcpSocket::new_v4().expect("socket");
+        listener.set_send_buffer_size(4096).expect("send buffer");
+        listener.bind(([127, 0, 0, 1], 0).into()).expect("bind");
+        let listener = listener.listen(1).expect("listen");
+        let client = TcpSocket::new_v4().expect("socket");
+        client.set_recv_buffer_size(4096).expect("receive buffer");
+        let mut client: TcpStream = client
+            .connect(listener.local_addr().expect("address"))
+            .await
+            .expect("connect");
+        let (server, _) = listener.accept().await.expect("accept");
+        // Small frames that are gathered, frames too large to be, and runs of either; the last
+        // large, so that its rest goes out alone.
+        let mut batch: Vec<Frame> = (0..604)
+            .map(|i: usize| {
+                let size = match i % 9 {
+                    0 | 1 => 17_000 + i,
+                    _ => (i * 53) % 3000 + 1,
+                };
+                let letter = char::from(b'a' + (i % 26) as u8);
+                Frame::text(&letter.to_string().repeat(size))
+            })
+            .collect();
+        let expected: Vec<u8> = batch
+            .iter()
+            .flat_map(Frame::websocket_bytes)
+            .copied()
+            .collect();
+        let expected_len = expected.len();
+        let reader = tokio::spawn(async move {
+            let mut received = Vec::with_capacity(expected_len);
+            let mut chunk = [0; 1500];
+            while received.len() < expected_len {
+                let read = client.read(&mut chunk).await.expect("read");
+                assert!(read > 0, "the connection ended early");
+                received.extend_from_slice(&chunk[..read]);
+                if received.len() % 7 == 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                }
+            }
+            received
+        });
+        let mut io = Io::Tcp(server);
+        write_batch(&mut io, &mut batch).await.expect("written");
+        assert!(batch.is_empty());
+        let received = reader.await.expect("reader");
+        assert!(received == expected, "the bytes differ from the frames'");
+        assert!(crate::ws_stream::gather_buffer_is_bounded());
+    }
 }

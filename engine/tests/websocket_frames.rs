@@ -204,6 +204,34 @@ async fn frames_queued_behind_a_full_socket_arrive_whole_and_in_order() {
     // About 9 MB in all, more than loopback socket buffers hold; sizes vary so that partial writes
     // end at different places in the frames.
     let sizes: Vec<usize> = (0..200).map(|i| 30_000 + i * 149).collect();
+    frames_of_these_sizes_arrive_whole_and_in_order(&server, &mut ws, sizes).await;
+}
+
+/// Small frames are gathered into one write and larger ones written as they are, and a full
+/// socket takes either kind of write in part: small and large frames mixed, queued while the
+/// client does not read, arrive whole and in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_and_large_frames_mixed_behind_a_full_socket_arrive_whole_and_in_order() {
+    let server = TestServer::start(EngineConfig::default()).await;
+    let mut ws = RawWs::open(server.addr).await;
+    // About 14 MB: every seventh frame larger than a gathered write may be, the others from 1 byte
+    // to 4 KB, so that writes end inside gathered frames, inside large ones and between them.
+    let sizes: Vec<usize> = (0..3000)
+        .map(|i| match i % 7 {
+            0 => 20_000 + i,
+            _ => (i * 37) % 4000 + 1,
+        })
+        .collect();
+    frames_of_these_sizes_arrive_whole_and_in_order(&server, &mut ws, sizes).await;
+}
+
+/// Asks for text frames of `sizes` all at once, waits while the server queues and writes them
+/// into a socket it fills, then reads them: each must arrive whole, in order.
+async fn frames_of_these_sizes_arrive_whole_and_in_order(
+    server: &TestServer,
+    ws: &mut RawWs,
+    sizes: Vec<usize>,
+) {
     let requests: Vec<u8> = (sizes.iter())
         .flat_map(|n| whole(TEXT, format!("4send-large:{n}").as_bytes()))
         .collect();
