@@ -4,9 +4,10 @@
 //! The connection task owns the stream ([`WsStream`]). It waits for either an incoming message
 //! (handled inline, so the application sees packets in order and no task is spawned per message)
 //! or a wake-up from the session queue; on a wake-up it takes everything queued and writes the
-//! frames' bytes (framed once, when each frame was built) straight to the socket, so frames queued
-//! together leave in one `write`. Pongs and close frames are written between batches, never inside
-//! one.
+//! frames' bytes (framed once, when each frame was built) to the socket, small frames gathered into
+//! one `send` and large ones as they are (see [`Io::poll_write_frames`]), so frames queued together
+//! leave in as few writes as they fit in. Pongs and close frames are written between batches, never
+//! inside one.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
