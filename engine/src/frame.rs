@@ -19,7 +19,7 @@ use oxio_protocol::engine_io::{Message, Packet, SEPARATOR};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Frame {
     /// Websocket header (FIN + opcode, length), then the payload. Nothing else: a session's queue
-    /// holds frames, and at 32 bytes two fit in a cache line (see [`Frame::header_len`]).
+    /// holds frames, and at 32 bytes two fit in a cache line (see [`Frame::written_header_len`]).
     wire: Bytes,
 }
 
@@ -137,11 +137,11 @@ impl Frame {
 
     /// The payload: the packet text of a text frame, the message of a binary one.
     fn payload(&self) -> &[u8] {
-        &self.wire[self.header_len()..]
+        &self.wire[self.written_header_len()..]
     }
 
     /// The length of the websocket header, read from its length byte (unmasked: no mask bit).
-    fn header_len(&self) -> usize {
+    fn written_header_len(&self) -> usize {
         match self.wire[1] {
             126 => 4,
             127 => MAX_HEADER,
@@ -160,7 +160,7 @@ impl Frame {
 
     /// The number of bytes the frame carries over websocket.
     pub fn len(&self) -> usize {
-        self.wire.len() - self.header_len()
+        self.wire.len() - self.written_header_len()
     }
 
     /// The packet text of a text frame (`4hello`).
@@ -173,7 +173,7 @@ impl Frame {
 
     /// The bytes of a binary message frame.
     pub fn as_binary(&self) -> Option<Bytes> {
-        (!self.is_text()).then(|| self.wire.slice(self.header_len()..))
+        (!self.is_text()).then(|| self.wire.slice(self.written_header_len()..))
     }
 
     /// Whether the frame is empty (never true for a built frame: a text frame has its type digit).
